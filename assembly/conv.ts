@@ -1,0 +1,323 @@
+// Convolution kernels, NHWC. Geometry is decided by the caller (src/): these loops only walk memory.
+// Register tile: MR = 4 output pixels x NR = 2 vectors of output channels (8 f32 or 4 f64),
+// in the manner of XNNPACK's wasmsimd "4x8 splat" GEMM micro-kernels.
+import { LANES, madd, storeLanes, sumLanes } from "./lanes";
+
+/** Output channels per packed block: two vectors. */
+// @ts-ignore: decorator
+@inline function NR<T>(): i32 {
+  return 2 * LANES<T>();
+}
+
+/**
+ * Packs a filter into the order the conv micro-kernel reads: [block][tap][c][NR], NR output
+ * channels per block, zero-filled past N. Source element (tap, c, n) is read at
+ * w + firstTap + tap*tapStride + c*cStride + n*nStride (all in bytes; tapStride may be negative,
+ * which is how the input gradient reads the filter rotated by 180 degrees).
+ * REQUIRES: out holds ceil(N/NR) * taps * C * NR elements.
+ */
+export function packFilter<T>(
+  w: usize, out: usize, taps: i32, C: i32, N: i32,
+  firstTap: isize, tapStride: isize, cStride: isize, nStride: isize,
+): void {
+  const nr = NR<T>();
+  const sz = <usize>sizeof<T>();
+  let dst = out;
+  for (let n0 = 0; n0 < N; n0 += nr) {
+    const valid = min(nr, N - n0);
+    for (let t = 0; t < taps; t++) {
+      for (let c = 0; c < C; c++) {
+        const src = <isize>w + firstTap + <isize>t * tapStride + <isize>c * cStride + <isize>n0 * nStride;
+        let j = 0;
+        for (; j < valid; j++) store<T>(dst + <usize>j * sz, load<T>(<usize>(src + <isize>j * nStride)));
+        for (; j < nr; j++) store<T>(dst + <usize>j * sz, <T>0);
+        dst += <usize>nr * sz;
+      }
+    }
+  }
+}
+
+/** Copies N bias values into a zero-filled row of ceil(N/NR)*NR (b == 0: all zeros). */
+export function packBias<T>(b: usize, out: usize, N: i32): void {
+  const nr = NR<T>();
+  const padded = ((N + nr - 1) / nr) * nr;
+  const sz = <usize>sizeof<T>();
+  for (let j = 0; j < padded; j++) {
+    store<T>(out + <usize>j * sz, b != 0 && j < N ? load<T>(b + <usize>j * sz) : <T>0);
+  }
+}
+
+// 4 output pixels x NR channels. x points at the window of the first pixel; the next pixel's
+// window starts pixStep bytes later. Each kernel row is rowElems contiguous elements.
+// @ts-ignore: decorator
+@inline function convTile4<T>(
+  x: usize, pixStep: usize, xRowBytes: usize, fH: i32, rowElems: i32,
+  w: usize, bias: usize, z: usize, zPixBytes: usize, valid: i32,
+): void {
+  const sz = <usize>sizeof<T>();
+  let c00 = v128.load(bias), c01 = v128.load(bias, 16);
+  let c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01;
+  for (let kh = 0; kh < fH; kh++) {
+    let p = x + <usize>kh * xRowBytes;
+    for (let j = 0; j < rowElems; j++) {
+      const w0 = v128.load(w), w1 = v128.load(w, 16);
+      const a0 = v128.load_splat<T>(p);
+      const a1 = v128.load_splat<T>(p + pixStep);
+      const a2 = v128.load_splat<T>(p + 2 * pixStep);
+      const a3 = v128.load_splat<T>(p + 3 * pixStep);
+      c00 = madd<T>(a0, w0, c00); c01 = madd<T>(a0, w1, c01);
+      c10 = madd<T>(a1, w0, c10); c11 = madd<T>(a1, w1, c11);
+      c20 = madd<T>(a2, w0, c20); c21 = madd<T>(a2, w1, c21);
+      c30 = madd<T>(a3, w0, c30); c31 = madd<T>(a3, w1, c31);
+      w += 32;
+      p += sz;
+    }
+  }
+  const L = LANES<T>();
+  if (valid == 2 * L) {
+    v128.store(z, c00); v128.store(z, c01, 16); z += zPixBytes;
+    v128.store(z, c10); v128.store(z, c11, 16); z += zPixBytes;
+    v128.store(z, c20); v128.store(z, c21, 16); z += zPixBytes;
+    v128.store(z, c30); v128.store(z, c31, 16);
+  } else {
+    storeLanes<T>(z, c00, valid); storeLanes<T>(z + 16, c01, valid - L); z += zPixBytes;
+    storeLanes<T>(z, c10, valid); storeLanes<T>(z + 16, c11, valid - L); z += zPixBytes;
+    storeLanes<T>(z, c20, valid); storeLanes<T>(z + 16, c21, valid - L); z += zPixBytes;
+    storeLanes<T>(z, c30, valid); storeLanes<T>(z + 16, c31, valid - L);
+  }
+}
+
+// 1 output pixel x NR channels: the remainder of a row.
+// @ts-ignore: decorator
+@inline function convTile1<T>(
+  x: usize, xRowBytes: usize, fH: i32, rowElems: i32,
+  w: usize, bias: usize, z: usize, valid: i32,
+): void {
+  const sz = <usize>sizeof<T>();
+  let c0 = v128.load(bias), c1 = v128.load(bias, 16);
+  for (let kh = 0; kh < fH; kh++) {
+    let p = x + <usize>kh * xRowBytes;
+    for (let j = 0; j < rowElems; j++) {
+      const a = v128.load_splat<T>(p);
+      c0 = madd<T>(a, v128.load(w), c0);
+      c1 = madd<T>(a, v128.load(w, 16), c1);
+      w += 32;
+      p += sz;
+    }
+  }
+  const L = LANES<T>();
+  storeLanes<T>(z, c0, valid);
+  storeLanes<T>(z + 16, c1, valid - L);
+}
+
+/**
+ * Valid (unpadded) strided convolution: z[n, oh, ow, :] = b + sum over the fH x fW x C window
+ * of x at (oh*sH, ow*sW). x is (m, H, W, C); the filter and bias come packed by packFilter/packBias.
+ * Output pixel (n, oh, ow) is written at z + n*zImageBytes + oh*zRowBytes + ow*N*sizeof<T>.
+ * REQUIRES: (nH-1)*sH + fH <= H, (nW-1)*sW + fW <= W; z does not overlap x or the packed buffers.
+ */
+export function conv2dForward<T>(
+  x: usize, packedW: usize, packedB: usize, z: usize,
+  m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32,
+  nH: i32, nW: i32, N: i32, zRowBytes: usize, zImageBytes: usize,
+): void {
+  const sz = <usize>sizeof<T>();
+  const nr = NR<T>();
+  const rowElems = fW * C;
+  const xRowBytes = <usize>W * <usize>C * sz;
+  const pixStep = <usize>sW * <usize>C * sz;
+  const blockBytes = <usize>fH * <usize>rowElems * <usize>nr * sz;
+  const zPixBytes = <usize>N * sz;
+  for (let n = 0; n < m; n++) {
+    for (let oh = 0; oh < nH; oh++) {
+      const xRow = x + (<usize>n * <usize>H + <usize>(oh * sH)) * xRowBytes;
+      const zRow = z + <usize>n * zImageBytes + <usize>oh * zRowBytes;
+      for (let n0 = 0, blk = 0; n0 < N; n0 += nr, blk++) {
+        const w = packedW + <usize>blk * blockBytes;
+        const b = packedB + <usize>n0 * sz;
+        const valid = min(nr, N - n0);
+        let ow = 0;
+        for (; ow + 4 <= nW; ow += 4) {
+          convTile4<T>(xRow + <usize>ow * pixStep, pixStep, xRowBytes, fH, rowElems,
+                       w, b, zRow + (<usize>ow * <usize>N + <usize>n0) * sz, zPixBytes, valid);
+        }
+        for (; ow < nW; ow++) {
+          convTile1<T>(xRow + <usize>ow * pixStep, xRowBytes, fH, rowElems,
+                       w, b, zRow + (<usize>ow * <usize>N + <usize>n0) * sz, valid);
+        }
+      }
+    }
+  }
+}
+
+// Filter-gradient tile: 4 input channels x NR output channels, summed over output rows
+// [r0, r1) of the flattened (m*nH) row index, added into dw.
+// @ts-ignore: decorator
+@inline function filterTile4<T>(
+  x: usize, xImageBytes: usize, xRowStep: usize, xPixStep: usize,
+  dz: usize, dzPixBytes: usize, nH: i32, nW: i32, r0: i32, r1: i32,
+  dw: usize, dwRowBytes: usize, valid: i32,
+): void {
+  const sz = <usize>sizeof<T>();
+  const L = LANES<T>();
+  let c00 = v128.splat<T>(<T>0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  for (let r = r0; r < r1; r++) {
+    const n = r / nH, oh = r - n * nH;
+    let p = x + <usize>n * xImageBytes + <usize>oh * xRowStep;
+    let d = dz + <usize>r * <usize>nW * dzPixBytes;
+    for (let ow = 0; ow < nW; ow++) {
+      const g0 = v128.load(d), g1 = v128.load(d, 16);
+      const a0 = v128.load_splat<T>(p);
+      const a1 = v128.load_splat<T>(p + sz);
+      const a2 = v128.load_splat<T>(p + 2 * sz);
+      const a3 = v128.load_splat<T>(p + 3 * sz);
+      c00 = madd<T>(a0, g0, c00); c01 = madd<T>(a0, g1, c01);
+      c10 = madd<T>(a1, g0, c10); c11 = madd<T>(a1, g1, c11);
+      c20 = madd<T>(a2, g0, c20); c21 = madd<T>(a2, g1, c21);
+      c30 = madd<T>(a3, g0, c30); c31 = madd<T>(a3, g1, c31);
+      p += xPixStep;
+      d += dzPixBytes;
+    }
+  }
+  addTileRow<T>(dw, c00, c01, valid, L); dw += dwRowBytes;
+  addTileRow<T>(dw, c10, c11, valid, L); dw += dwRowBytes;
+  addTileRow<T>(dw, c20, c21, valid, L); dw += dwRowBytes;
+  addTileRow<T>(dw, c30, c31, valid, L);
+}
+
+// @ts-ignore: decorator
+@inline function filterTile1<T>(
+  x: usize, xImageBytes: usize, xRowStep: usize, xPixStep: usize,
+  dz: usize, dzPixBytes: usize, nH: i32, nW: i32, r0: i32, r1: i32,
+  dw: usize, valid: i32,
+): void {
+  const L = LANES<T>();
+  let c0 = v128.splat<T>(<T>0), c1 = c0;
+  for (let r = r0; r < r1; r++) {
+    const n = r / nH, oh = r - n * nH;
+    let p = x + <usize>n * xImageBytes + <usize>oh * xRowStep;
+    let d = dz + <usize>r * <usize>nW * dzPixBytes;
+    for (let ow = 0; ow < nW; ow++) {
+      const a = v128.load_splat<T>(p);
+      c0 = madd<T>(a, v128.load(d), c0);
+      c1 = madd<T>(a, v128.load(d, 16), c1);
+      p += xPixStep;
+      d += dzPixBytes;
+    }
+  }
+  addTileRow<T>(dw, c0, c1, valid, L);
+}
+
+// dw[0 .. valid) += (v0, v1)
+// @ts-ignore: decorator
+@inline function addTileRow<T>(dw: usize, v0: v128, v1: v128, valid: i32, L: i32): void {
+  if (valid == 2 * L) {
+    v128.store(dw, v128.add<T>(v128.load(dw), v0));
+    v128.store(dw, v128.add<T>(v128.load(dw, 16), v1), 16);
+  } else {
+    const sz = <usize>sizeof<T>();
+    for (let j = 0; j < valid; j++) {
+      const v = j < L ? v0 : v1;
+      const lane = j < L ? j : j - L;
+      let s: T;
+      if (sizeof<T>() == 4) {
+        s = lane == 0 ? v128.extract_lane<T>(v, 0) : lane == 1 ? v128.extract_lane<T>(v, 1)
+          : lane == 2 ? v128.extract_lane<T>(v, 2) : v128.extract_lane<T>(v, 3);
+      } else {
+        s = lane == 0 ? v128.extract_lane<T>(v, 0) : v128.extract_lane<T>(v, 1);
+      }
+      store<T>(dw + <usize>j * sz, load<T>(dw + <usize>j * sz) + s);
+    }
+  }
+}
+
+/**
+ * Filter gradient: dw[kh, kw, c, co] = sum over (n, oh, ow) of x[n, oh*sH+kh, ow*sW+kw, c] *
+ * dz[n, oh, ow, co]. x is the padded input (m, H, W, C); dz is (m, nH, nW, Npad) with its
+ * channels zero-padded to a multiple of NR (the caller copies it so). dw (fH, fW, C, N) is
+ * overwritten. Output rows are taken in chunks so that one chunk of x and dz stays in cache
+ * while every tile of dw consumes it.
+ */
+export function conv2dBackwardFilter<T>(
+  x: usize, dz: usize, dw: usize,
+  m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32,
+  nH: i32, nW: i32, N: i32, Npad: i32,
+): void {
+  const sz = <usize>sizeof<T>();
+  const nr = NR<T>();
+  const xRowBytes = <usize>W * <usize>C * sz;
+  const xImageBytes = <usize>H * xRowBytes;
+  const xRowStep = <usize>sH * xRowBytes;
+  const xPixStep = <usize>sW * <usize>C * sz;
+  const dzPixBytes = <usize>Npad * sz;
+  const dwRowBytes = <usize>N * sz;
+  memory.fill(dw, 0, <usize>fH * <usize>fW * <usize>C * dwRowBytes);
+  const rows = m * nH;
+  const chunk = max(1, 256 / max(1, nW));
+  for (let r0 = 0; r0 < rows; r0 += chunk) {
+    const r1 = min(rows, r0 + chunk);
+    for (let kh = 0; kh < fH; kh++) {
+      for (let kw = 0; kw < fW; kw++) {
+        const xTap = x + <usize>kh * xRowBytes + <usize>kw * <usize>C * sz;
+        const dwTap = dw + <usize>(kh * fW + kw) * <usize>C * dwRowBytes;
+        for (let n0 = 0; n0 < N; n0 += nr) {
+          const valid = min(nr, N - n0);
+          const dzBlock = dz + <usize>n0 * sz;
+          let c = 0;
+          for (; c + 4 <= C; c += 4) {
+            filterTile4<T>(xTap + <usize>c * sz, xImageBytes, xRowStep, xPixStep, dzBlock, dzPixBytes,
+                           nH, nW, r0, r1, dwTap + <usize>c * dwRowBytes + <usize>n0 * sz, dwRowBytes, valid);
+          }
+          for (; c < C; c++) {
+            filterTile1<T>(xTap + <usize>c * sz, xImageBytes, xRowStep, xPixStep, dzBlock, dzPixBytes,
+                           nH, nW, r0, r1, dwTap + <usize>c * dwRowBytes + <usize>n0 * sz, valid);
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Bias gradient: db[co] = sum over the P pixels of dz (P, N). */
+export function biasGradient<T>(dz: usize, db: usize, P: i32, N: i32): void {
+  const sz = <usize>sizeof<T>();
+  const L = LANES<T>();
+  const pix = <usize>N * sz;
+  let c = 0;
+  for (; c + L <= N; c += L) {
+    let acc = v128.splat<T>(<T>0);
+    let p = dz + <usize>c * sz;
+    for (let i = 0; i < P; i++) {
+      acc = v128.add<T>(acc, v128.load(p));
+      p += pix;
+    }
+    v128.store(db + <usize>c * sz, acc);
+  }
+  for (; c < N; c++) {
+    let acc = <T>0;
+    let p = dz + <usize>c * sz;
+    for (let i = 0; i < P; i++) {
+      acc += load<T>(p);
+      p += pix;
+    }
+    store<T>(db + <usize>c * sz, acc);
+  }
+}
+
+/** sum(a[i] * b[i]) + bias over n elements: the seed's conv_single_step. */
+export function dot<T>(a: usize, b: usize, n: i32, bias: T): T {
+  const sz = <usize>sizeof<T>();
+  const L = LANES<T>();
+  let acc = v128.splat<T>(<T>0);
+  let i = 0;
+  for (; i + L <= n; i += L) {
+    const off = <usize>i * sz;
+    acc = madd<T>(v128.load(a + off), v128.load(b + off), acc);
+  }
+  let s = sumLanes<T>(acc);
+  for (; i < n; i++) {
+    const off = <usize>i * sz;
+    s += load<T>(a + off) * load<T>(b + off);
+  }
+  return s + bias;
+}

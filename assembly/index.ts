@@ -1,0 +1,39 @@
+// The module's exports: each generic kernel instantiated for f32 and f64, named dtype_op.
+// Every export takes byte offsets into the imported memory and plain sizes; none allocates.
+import { padDilate, crop } from "./bytes";
+import { packFilter, packBias, conv2dForward, conv2dBackwardFilter, biasGradient, dot } from "./conv";
+import { poolForward, poolBackward, maskFromWindow, fill } from "./pool";
+
+export { padDilate, crop };
+
+/** Where the caller's allocator may start: the end of this module's static data. */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+export function f32_pack_filter(w: usize, out: usize, taps: i32, C: i32, N: i32, firstTap: isize, tapStride: isize, cStride: isize, nStride: isize): void { packFilter<f32>(w, out, taps, C, N, firstTap, tapStride, cStride, nStride); }
+export function f64_pack_filter(w: usize, out: usize, taps: i32, C: i32, N: i32, firstTap: isize, tapStride: isize, cStride: isize, nStride: isize): void { packFilter<f64>(w, out, taps, C, N, firstTap, tapStride, cStride, nStride); }
+export function f32_pack_bias(b: usize, out: usize, N: i32): void { packBias<f32>(b, out, N); }
+export function f64_pack_bias(b: usize, out: usize, N: i32): void { packBias<f64>(b, out, N); }
+
+export function f32_conv2d_forward(x: usize, pw: usize, pb: usize, z: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, zRowBytes: usize, zImageBytes: usize): void { conv2dForward<f32>(x, pw, pb, z, m, H, W, C, fH, fW, sH, sW, nH, nW, N, zRowBytes, zImageBytes); }
+export function f64_conv2d_forward(x: usize, pw: usize, pb: usize, z: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, zRowBytes: usize, zImageBytes: usize): void { conv2dForward<f64>(x, pw, pb, z, m, H, W, C, fH, fW, sH, sW, nH, nW, N, zRowBytes, zImageBytes); }
+
+export function f32_conv2d_backward_filter(x: usize, dz: usize, dw: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, Npad: i32): void { conv2dBackwardFilter<f32>(x, dz, dw, m, H, W, C, fH, fW, sH, sW, nH, nW, N, Npad); }
+export function f64_conv2d_backward_filter(x: usize, dz: usize, dw: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, Npad: i32): void { conv2dBackwardFilter<f64>(x, dz, dw, m, H, W, C, fH, fW, sH, sW, nH, nW, N, Npad); }
+
+export function f32_bias_gradient(dz: usize, db: usize, P: i32, N: i32): void { biasGradient<f32>(dz, db, P, N); }
+export function f64_bias_gradient(dz: usize, db: usize, P: i32, N: i32): void { biasGradient<f64>(dz, db, P, N); }
+
+export function f32_dot(a: usize, b: usize, n: i32, bias: f32): f32 { return dot<f32>(a, b, n, bias); }
+export function f64_dot(a: usize, b: usize, n: i32, bias: f64): f64 { return dot<f64>(a, b, n, bias); }
+
+export function f32_pool_forward(x: usize, out: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, isMax: bool): void { poolForward<f32>(x, out, m, H, W, C, fH, fW, sH, sW, nH, nW, isMax); }
+export function f64_pool_forward(x: usize, out: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, isMax: bool): void { poolForward<f64>(x, out, m, H, W, C, fH, fW, sH, sW, nH, nW, isMax); }
+export function f32_pool_backward(x: usize, dout: usize, dx: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, isMax: bool): void { poolBackward<f32>(x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW, isMax); }
+export function f64_pool_backward(x: usize, dout: usize, dx: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, isMax: bool): void { poolBackward<f64>(x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW, isMax); }
+
+export function f32_mask_from_window(x: usize, out: usize, n: i32): void { maskFromWindow<f32>(x, out, n); }
+export function f64_mask_from_window(x: usize, out: usize, n: i32): void { maskFromWindow<f64>(x, out, n); }
+export function f32_fill(p: usize, n: i32, value: f32): void { fill<f32>(p, n, value); }
+export function f64_fill(p: usize, n: i32, value: f64): void { fill<f64>(p, n, value); }

@@ -1,0 +1,99 @@
+// Gradient check: central differences in float64 of a scalar loss L = sum(G * forward(...)) agree with
+// the analytic gradients from convBackward and poolBackward (relative error below 1e-7).
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Backend, PoolMode, Tensor } from '../../src/index.js';
+import { makeBackends, randn, rng } from '../helpers.js';
+
+let backends: Backend[];
+beforeAll(async () => {
+  const b = await makeBackends();
+  backends = [b.wasm, b.js];
+});
+
+/** ||a - b|| / (||a|| + ||b||), the course's gradient-check measure. */
+function relativeError(a: number[], b: number[]): number {
+  let diff = 0, na = 0, nb = 0;
+  a.forEach((v, i) => {
+    diff += (v - b[i]!) ** 2;
+    na += v * v;
+    nb += b[i]! ** 2;
+  });
+  return Math.sqrt(diff) / (Math.sqrt(na) + Math.sqrt(nb));
+}
+
+const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+};
+
+/** Central differences of loss() with respect to every element of t (perturbed in place). */
+function numericGradient(t: Tensor, loss: () => number, h: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < t.size; i++) {
+    const keep = t.data[i]!;
+    t.data[i] = keep + h;
+    const up = loss();
+    t.data[i] = keep - h;
+    const down = loss();
+    t.data[i] = keep;
+    out.push((up - down) / (2 * h));
+  }
+  return out;
+}
+
+describe('gradient check (float64, central differences)', () => {
+  it.each([
+    { m: 2, H: 5, W: 6, C: 3, f: [3, 2], N: 4, stride: [2, 1], pad: [1, 0] },
+    { m: 1, H: 7, W: 7, C: 5, f: [3, 3], N: 6, stride: 2, pad: 2 },
+    { m: 2, H: 6, W: 5, C: 2, f: [2, 2], N: 3, stride: 3, pad: 0 },
+  ])('convForward: dA, dW, db for %j', (c) => {
+    for (const be of backends) {
+      const rand = rng(7);
+      const [fH, fW] = c.f as [number, number];
+      const A = be.tensor([c.m, c.H, c.W, c.C], randn(rand, c.m * c.H * c.W * c.C), 'float64');
+      const W = be.tensor([fH, fW, c.C, c.N], randn(rand, fH * fW * c.C * c.N), 'float64');
+      const b = be.tensor([1, 1, 1, c.N], randn(rand, c.N), 'float64');
+      const hp = { stride: c.stride as number, pad: c.pad as number };
+      const first = be.convForward(A, W, b, hp);
+      const G = be.tensor(first.Z.shape, randn(rand, first.Z.size), 'float64');
+      const loss = () => {
+        const { Z } = be.convForward(A, W, b, hp);
+        const l = dot(Z.data, G.data);
+        Z.dispose();
+        return l;
+      };
+      const { dA, dW, db } = be.convBackward(G, first.cache);
+      for (const [name, t, grad] of [['dA', A, dA], ['dW', W, dW], ['db', b, db]] as const) {
+        const err = relativeError(numericGradient(t, loss, 1e-4), Array.from(grad.data));
+        expect(err, `${be.name} ${name}`).toBeLessThan(1e-7);
+      }
+    }
+  });
+
+  it.each<PoolMode>(['max', 'average'])('poolForward %s: dA_prev', (mode) => {
+    for (const be of backends) {
+      const rand = rng(11);
+      const shape = [2, 7, 6, 3];
+      const n = shape.reduce((a, b) => a * b, 1);
+      // distinct values 0.01 apart, shuffled: no window has a tie, and h = 1e-5 never reorders them
+      const values = Array.from({ length: n }, (_, i) => (i - n / 2) * 0.01);
+      for (let i = n - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        [values[i], values[j]] = [values[j]!, values[i]!];
+      }
+      const A = be.tensor(shape, values, 'float64');
+      const hp = { f: [3, 2] as [number, number], stride: [2, 1] as [number, number] };
+      const first = be.poolForward(A, hp, mode);
+      const G = be.tensor(first.A.shape, randn(rand, first.A.size), 'float64');
+      const loss = () => {
+        const { A: out } = be.poolForward(A, hp, mode);
+        const l = dot(out.data, G.data);
+        out.dispose();
+        return l;
+      };
+      const dAPrev = be.poolBackward(G, first.cache);
+      expect(relativeError(numericGradient(A, loss, 1e-5), Array.from(dAPrev.data)), be.name).toBeLessThan(1e-7);
+    }
+  });
+});

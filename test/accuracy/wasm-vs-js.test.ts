@@ -1,0 +1,125 @@
+// Property tests: on random shapes and hyperparameters, every op of the wasm backend agrees with the
+// js reference. Sums agree within their derived rounding bound; max pooling, the mask and padding exactly.
+import fc from 'fast-check';
+import { beforeAll, describe, it } from 'vitest';
+import type { Backend, DType, PoolMode } from '../../src/index.js';
+import { absOf, copyTo, expectExact, expectWithin, makeBackends, randn, rng, sizeOf, sumBound } from '../helpers.js';
+import { compareConv } from './compare.js';
+
+let wasm: Backend, js: Backend;
+beforeAll(async () => ({ wasm, js } = await makeBackends()));
+
+const dtype = fc.constantFrom<DType>('float32', 'float64');
+/** A hyperparameter as the user may write it: a number when both sides agree, else a pair. */
+const pair = (h: number, w: number, asNumber: boolean) => (h === w && asNumber ? h : ([h, w] as [number, number]));
+/** Keeps a JS-reference case under ~4 M multiply-adds so the suite stays quick. */
+const MAX_MACS = 4e6;
+
+const convCase = fc
+  .record({
+    m: fc.integer({ min: 1, max: 5 }), H: fc.integer({ min: 1, max: 20 }), W: fc.integer({ min: 1, max: 20 }),
+    C: fc.integer({ min: 1, max: 40 }), N: fc.integer({ min: 1, max: 40 }),
+    fH: fc.integer({ min: 1, max: 7 }), fW: fc.integer({ min: 1, max: 7 }),
+    sH: fc.integer({ min: 1, max: 4 }), sW: fc.integer({ min: 1, max: 4 }),
+    padH: fc.integer({ min: 0, max: 3 }), padW: fc.integer({ min: 0, max: 3 }),
+    square: fc.boolean(), dtype, seed: fc.integer(),
+  })
+  .map((c) => (c.square ? { ...c, fW: c.fH, sW: c.sH, padW: c.padH } : c))
+  .filter((c) => c.fH <= c.H + 2 * c.padH && c.fW <= c.W + 2 * c.padW)
+  .filter((c) => {
+    const nH = Math.floor((c.H + 2 * c.padH - c.fH) / c.sH) + 1, nW = Math.floor((c.W + 2 * c.padW - c.fW) / c.sW) + 1;
+    return c.m * nH * nW * c.N * c.fH * c.fW * c.C <= MAX_MACS;
+  });
+
+describe(`wasm vs js (property-based)`, () => {
+  it('convForward and convBackward agree within the rounding bound of their sums', () => {
+    fc.assert(
+      fc.property(convCase, (c) => compareConv(wasm, js, c)),
+      { numRuns: 200 },
+    );
+  });
+
+  const poolCase = fc
+    .record({
+      m: fc.integer({ min: 1, max: 5 }), H: fc.integer({ min: 1, max: 20 }), W: fc.integer({ min: 1, max: 20 }),
+      C: fc.integer({ min: 1, max: 40 }), fH: fc.integer({ min: 1, max: 7 }), fW: fc.integer({ min: 1, max: 7 }),
+      sH: fc.integer({ min: 1, max: 4 }), sW: fc.integer({ min: 1, max: 4 }), square: fc.boolean(),
+      mode: fc.constantFrom<PoolMode>('max', 'average'), ties: fc.boolean(), dtype, seed: fc.integer(),
+    })
+    .map((c) => (c.square ? { ...c, fW: c.fH, sW: c.sH } : c))
+    .filter((c) => c.fH <= c.H && c.fW <= c.W);
+
+  it('poolForward (max exact, average within its bound) and poolBackward (both modes)', () => {
+    fc.assert(
+      fc.property(poolCase, (c) => {
+        const rand = rng(c.seed);
+        const n = c.m * c.H * c.W * c.C;
+        // with `ties`, values come from a handful of integers so windows have several maxima
+        const values = c.ties ? Float64Array.from({ length: n }, () => Math.floor(rand() * 4) - 2) : randn(rand, n);
+        const hp = { f: pair(c.fH, c.fW, c.square), stride: pair(c.sH, c.sW, c.square) };
+        const A = js.tensor([c.m, c.H, c.W, c.C], values, c.dtype);
+        const ref = js.poolForward(A, hp, c.mode);
+        const dA = js.tensor(ref.A.shape, randn(rand, ref.A.size), c.dtype);
+        const refBack = js.poolBackward(dA, ref.cache);
+        const magFwd = js.poolForward(absOf(js, A), hp, c.mode);
+        const magBack = js.poolBackward(absOf(js, dA), ref.cache);
+
+        const got = wasm.poolForward(copyTo(wasm, A), hp, c.mode);
+        const gotBack = wasm.poolBackward(copyTo(wasm, dA), got.cache);
+        const tag = JSON.stringify(c);
+        if (c.mode === 'max') expectExact(got.A.data, ref.A.data, `max pool ${tag}`);
+        else expectWithin(got.A.data, ref.A.data, sumBound(magFwd.A.data, c.fH * c.fW + 1, c.dtype), `average pool ${tag}`);
+        // each input position is reached by at most this many windows; +1 for the average's division
+        const overlaps = Math.ceil(c.fH / c.sH) * Math.ceil(c.fW / c.sW) + 1;
+        expectWithin(gotBack.data, refBack.data, sumBound(magBack.data, overlaps, c.dtype), `pool backward ${tag}`);
+        for (const t of [got.A, gotBack, got.cache.A]) t.dispose();
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('zeroPad is exact', () => {
+    fc.assert(
+      fc.property(
+        fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 })),
+        fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 4 }), dtype, fc.integer(),
+        (shape, padH, padW, dt, seed) => {
+          const X = js.tensor(shape, randn(rng(seed), sizeOf(shape)), dt);
+          const ref = js.zeroPad(X, [padH, padW]);
+          const got = wasm.zeroPad(copyTo(wasm, X), [padH, padW]);
+          expectExact(got.shape, ref.shape, 'shape');
+          expectExact(got.data, ref.data, `zeroPad ${JSON.stringify({ shape, padH, padW, dt })}`);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('convSingleStep agrees within its bound', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 40 }), dtype, fc.integer(), (fH, fW, C, dt, seed) => {
+        const rand = rng(seed);
+        const a = randn(rand, fH * fW * C), w = randn(rand, fH * fW * C), bias = randn(rand, 1);
+        const ref = js.convSingleStep(js.tensor([fH, fW, C], a, dt), js.tensor([fH, fW, C], w, dt), js.tensor([1, 1, 1], bias, dt));
+        const got = wasm.convSingleStep(wasm.tensor([fH, fW, C], a, dt), wasm.tensor([fH, fW, C], w, dt), wasm.tensor([1, 1, 1], bias, dt));
+        const ja = js.tensor([fH, fW, C], a, dt).data, jw = js.tensor([fH, fW, C], w, dt).data;
+        let mag = Math.abs(js.tensor([1], bias, dt).data[0]!);
+        for (let i = 0; i < ja.length; i++) mag += Math.abs(ja[i]! * jw[i]!);
+        expectWithin([got], [ref], sumBound([mag], fH * fW * C + 1, dt), 'convSingleStep');
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('createMaskFromWindow is exact, every tie gets 1; distributeValue matches', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }), fc.boolean(), dtype, fc.integer(), fc.double({ min: -1e6, max: 1e6, noNaN: true }), (h, w, ties, dt, seed, dz) => {
+        const rand = rng(seed);
+        const values = ties ? Float64Array.from({ length: h * w }, () => Math.floor(rand() * 3)) : randn(rand, h * w);
+        expectExact(wasm.createMaskFromWindow(wasm.tensor([h, w], values, dt)).data, js.createMaskFromWindow(js.tensor([h, w], values, dt)).data, 'mask');
+        expectExact(wasm.distributeValue(dz, [h, w], dt).data, js.distributeValue(dz, [h, w], dt).data, 'distributeValue');
+      }),
+      { numRuns: 80 },
+    );
+  });
+});

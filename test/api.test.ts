@@ -1,0 +1,78 @@
+// The public API surface: backend selection, tensors, views, copies, disposal, features.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { CnnUnsupportedError, createBackend, Tensor } from '../src/index.js';
+
+describe('createBackend', () => {
+  it("defaults to 'wasm' and reports its build", async () => {
+    const be = await createBackend();
+    expect(be.name).toBe('wasm');
+    expect(['simd', 'relaxed-simd']).toContain(be.features.build);
+    expect((await createBackend('js')).features.build).toBe('scalar');
+    expect((await createBackend('wasm', { simd: 'plain' })).features.build).toBe('simd');
+  });
+
+  it("{ simd: 'relaxed' } is refused with a clear error where the engine does not validate relaxed SIMD", async () => {
+    // this project runs Node without --experimental-wasm-relaxed-simd (Node 20 needs it)
+    const relaxed = await createBackend('wasm', { simd: 'relaxed' }).then((b) => b.features.build, (e: Error) => e);
+    if (relaxed instanceof Error) {
+      expect(relaxed).toBeInstanceOf(CnnUnsupportedError);
+      expect(relaxed.message).toMatch(/relaxed SIMD.*simd: 'plain'/);
+      expect((await createBackend('wasm')).features.build).toBe('simd');
+    } else {
+      expect(relaxed).toBe('relaxed-simd');
+      expect((await createBackend('wasm')).features.build).toBe('relaxed-simd');
+    }
+  });
+
+  describe('an engine without WebAssembly SIMD', () => {
+    afterEach(() => vi.restoreAllMocks());
+    it("gets a clear error that suggests 'js'", async () => {
+      vi.spyOn(WebAssembly, 'validate').mockReturnValue(false);
+      await expect(createBackend('wasm')).rejects.toThrow(CnnUnsupportedError);
+      await expect(createBackend('wasm')).rejects.toThrow(/does not support WebAssembly SIMD.*createBackend\('js'\)/);
+      vi.restoreAllMocks();
+      expect((await createBackend('wasm')).name).toBe('wasm');
+    });
+  });
+});
+
+describe.each(['wasm', 'js'] as const)('tensors on %s', (name) => {
+  it('shape, dtype, size, data, toArray, dispose', async () => {
+    const be = await createBackend(name);
+    const A = be.tensor([2, 3], [1, 2, 3, 4, 5, 6]);
+    expect(A).toBeInstanceOf(Tensor);
+    expect(A.shape).toEqual([2, 3]);
+    expect(A.dtype).toBe('float32');
+    expect(A.size).toBe(6);
+    expect(A.data).toBeInstanceOf(Float32Array);
+    const copy = A.toArray();
+    A.data[0] = 10; // data is a live view
+    expect(A.toArray()[0]).toBe(10);
+    expect(copy[0]).toBe(1); // toArray is a copy
+    const B = be.tensor([3], Float64Array.of(0.1, 0.2, 0.3), 'float64');
+    expect(B.data).toBeInstanceOf(Float64Array);
+    expect(Array.from(B.data)).toEqual([0.1, 0.2, 0.3]);
+    expect(Array.from(be.tensor([2, 2]).data)).toEqual([0, 0, 0, 0]); // zeros when data is omitted
+    expect(Array.from(be.tensor([2], { length: 2, 0: 7, 1: 8 }).data)).toEqual([7, 8]); // any ArrayLike
+    const before = be.memory().tensors;
+    B[Symbol.dispose]();
+    expect(B.disposed).toBe(true);
+    expect(be.memory().tensors).toBe(before - 1);
+  });
+
+  it('outputs are new tensors, caches hold the inputs themselves', async () => {
+    const be = await createBackend(name);
+    const A = be.tensor([1, 4, 4, 2]), W = be.tensor([2, 2, 2, 3]), b = be.tensor([1, 1, 1, 3]);
+    const { Z, cache } = be.convForward(A, W, b, { stride: 2, pad: 0 });
+    expect(Z.shape).toEqual([1, 2, 2, 3]);
+    expect(cache.A).toBe(A);
+    expect(cache.W).toBe(W);
+    expect(cache.hparameters).toEqual({ stride: [2, 2], pad: [0, 0] });
+    const pooled = be.poolForward(A, { f: [2, 1], stride: [2, 1] }, 'average');
+    expect(pooled.A.shape).toEqual([1, 2, 4, 2]);
+    expect(pooled.cache.mode).toBe('average');
+    expect(be.poolBackward(be.tensor(pooled.A.shape), pooled.cache).shape).toEqual([1, 4, 4, 2]);
+    expect(be.zeroPad(A, [1, 2]).shape).toEqual([1, 6, 8, 2]);
+    expect(Array.from(be.distributeValue(2, [2, 2]).data)).toEqual([0.5, 0.5, 0.5, 0.5]);
+  });
+});

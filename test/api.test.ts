@@ -76,3 +76,16 @@ describe.each(['wasm', 'js'] as const)('tensors on %s', (name) => {
     expect(Array.from(be.distributeValue(2, [2, 2]).data)).toEqual([0.5, 0.5, 0.5, 0.5]);
   });
 });
+
+describe('the built package in Node', () => {
+  it("import { createBackend } from 'cnn-wasm' works with no path or option", async () => {
+    const { execFileSync } = await import('node:child_process');
+    const script = `import { createBackend } from 'cnn-wasm';
+      const be = await createBackend('wasm');
+      const { Z } = be.convForward(be.tensor([1, 3, 3, 1], [1, 2, 3, 4, 5, 6, 7, 8, 9]), be.tensor([2, 2, 1, 1], [1, 0, 0, 1]), be.tensor([1, 1, 1, 1], [0.5]), { stride: 1, pad: 0 });
+      console.log(JSON.stringify({ build: be.features.build, Z: Array.from(Z.data) }));`;
+    const cwd = new URL('..', import.meta.url);
+    const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd, encoding: 'utf8' }));
+    expect(out).toEqual({ build: 'simd', Z: [6.5, 8.5, 12.5, 14.5] });
+  });
+});

@@ -15,27 +15,7 @@ export async function makeBackends(): Promise<{ wasm: Backend; js: Backend }> {
 /** Machine epsilon: the gap between 1 and the next larger number of the dtype. */
 export const EPS: Record<DType, number> = { float32: 2 ** -23, float64: 2 ** -52 };
 
-/** A seeded uniform generator in [0, 1) (mulberry32), so every failure can be replayed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** n standard normal values (Box-Muller) from a seeded generator. */
-export function randn(rand: () => number, n: number): Float64Array {
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const u = 1 - rand();
-    out[i] = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
-  }
-  return out;
-}
+export { randn, rng } from '../tools/random.mjs';
 
 export const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 

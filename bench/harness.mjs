@@ -1,0 +1,51 @@
+// Timing: tinybench measures; this file only arranges it so that peers are compared fairly in one
+// process. Each implementation is warmed up first (V8 runs a wasm function's first calls in its
+// baseline tier), then measured over several rounds; each round is a fresh tinybench Bench whose
+// tasks are rotated, so implementations alternate through the run instead of one measuring while the
+// machine is quiet and the next while it is busy. A round keeps calling a task until both its time
+// budget and one call are done; samples of all rounds are pooled and their median reported.
+import { Bench } from 'tinybench';
+
+/**
+ * impls: [{ name, run, enter?, warm?, warmCallMs?, maxRounds? }]: `enter` makes the impl's backend
+ * active (before its warm-up and each of its rounds); `warm` skips the warm-up (already done, its
+ * call took warmCallMs); `maxRounds` limits an impl to its first rounds. Returns Map name ->
+ * { medianMs, samples }. options: rounds, roundMs (time per task per round), warmupMs, slowMs
+ * (a task whose call takes longer is timed in one round only: its JIT is warm after one call).
+ */
+export async function measure(impls, { rounds = 5, roundMs = 60, warmupMs = 150, slowMs = 1000 } = {}) {
+  const maxRounds = new Map();
+  for (const impl of impls) {
+    let callMs = impl.warmCallMs ?? 0;
+    if (!impl.warm) {
+      if (impl.enter) await impl.enter();
+      const start = performance.now();
+      let calls = 0;
+      while (calls < 3 || performance.now() - start < warmupMs) {
+        const t0 = performance.now();
+        await impl.run();
+        callMs = performance.now() - t0;
+        calls++;
+        if (callMs > slowMs) break; // one call of a slow task is warm enough
+      }
+    }
+    // a task slower than slowMs a call is timed in the first round only
+    maxRounds.set(impl, callMs > slowMs ? 1 : (impl.maxRounds ?? rounds));
+  }
+  const samples = new Map(impls.map((i) => [i.name, []]));
+  for (let r = 0; r < rounds; r++) {
+    const bench = new Bench({ time: roundMs, iterations: 1, warmup: false, retainSamples: true, throws: true });
+    const order = impls.map((_, i) => impls[(i + r) % impls.length]).filter((impl) => r < maxRounds.get(impl));
+    for (const impl of order) bench.add(impl.name, impl.run, impl.enter ? { beforeAll: impl.enter } : {});
+    await bench.run();
+    for (const task of bench.tasks) samples.get(task.name).push(...(task.result.latency.samples ?? []));
+  }
+  const out = new Map();
+  for (const [name, s] of samples) {
+    const sorted = s.slice().sort((a, b) => a - b);
+    const mid = sorted.length >> 1;
+    const medianMs = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    out.set(name, { medianMs, samples: sorted.length });
+  }
+  return out;
+}

@@ -1,0 +1,224 @@
+// The implementations the benchmark compares, each prepared for one case: { name, run, result,
+// enter?, work?, note? }. `run` does the op once (outputs freed); `result` returns its output as a
+// flat NHWC Float64Array for the accuracy column; `enter` makes a peer's backend active.
+// Peers: tfjs-backend-wasm (XNNPACK, one thread), tfjs-backend-cpu, onnxruntime-web (wasm, one
+// thread) and onnxruntime-node (native CPU, one intra-op thread). ONNX Runtime is NCHW: it gets the
+// same values transposed, and its output is transposed back for the comparison.
+import * as tf from '@tensorflow/tfjs';
+import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import * as ortWeb from 'onnxruntime-web';
+import * as ortNode from 'onnxruntime-node';
+import { oneNodeModel } from './onnx-model.mjs';
+
+setThreadsCount(1);
+ortWeb.env.wasm.numThreads = 1;
+ortWeb.env.logLevel = 'error';
+
+export async function initPeers() {
+  await tf.setBackend('wasm');
+  await tf.ready();
+  const wasmSimd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
+  await tf.setBackend('cpu');
+  return { tfjsWasmSimd: wasmSimd, tfjsVersion: tf.version.tfjs, ortVersion: ortWeb.env.versions?.web ?? 'unknown' };
+}
+
+const sizeOf = (shape) => shape.reduce((a, b) => a * b, 1);
+
+/** (m, H, W, C) -> (m, C, H, W) */
+function toNCHW(data, [m, H, W, C]) {
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < m; i++)
+    for (let h = 0; h < H; h++)
+      for (let w = 0; w < W; w++)
+        for (let c = 0; c < C; c++) out[((i * C + c) * H + h) * W + w] = data[((i * H + h) * W + w) * C + c];
+  return out;
+}
+
+/** (m, C, H, W) -> (m, H, W, C) */
+function toNHWC(data, [m, C, H, W]) {
+  const out = new Float64Array(data.length);
+  for (let i = 0; i < m; i++)
+    for (let c = 0; c < C; c++)
+      for (let h = 0; h < H; h++)
+        for (let w = 0; w < W; w++) out[((i * H + h) * W + w) * C + c] = data[((i * C + c) * H + h) * W + w];
+  return out;
+}
+
+/** filter (fH, fW, C, N) -> (N, C, fH, fW) */
+function filterToOIHW(data, [fH, fW, C, N]) {
+  const out = new Float32Array(data.length);
+  for (let kh = 0; kh < fH; kh++)
+    for (let kw = 0; kw < fW; kw++)
+      for (let c = 0; c < C; c++)
+        for (let n = 0; n < N; n++) out[((n * C + c) * fH + kh) * fW + kw] = data[((kh * fW + kw) * C + c) * N + n];
+  return out;
+}
+
+const concat = (...arrays) => {
+  const out = new Float64Array(arrays.reduce((s, a) => s + a.length, 0));
+  let o = 0;
+  for (const a of arrays) {
+    out.set(a, o);
+    o += a.length;
+  }
+  return out;
+};
+
+// ---------------------------------------------------------------- cnn-wasm (both backends)
+
+/** An implementation of `op` on one of our backends, over the case's data (c.data). */
+export function cnnImpl(name, be, c) {
+  const dt = c.dtype;
+  const t = (shape, values) => be.tensor(shape, values, dt);
+  const take = (...ts) => {
+    const out = concat(...ts.map((x) => x.data));
+    for (const x of ts) x.dispose();
+    return out;
+  };
+  const { data } = c;
+  if (c.op === 'conv forward' || c.op === 'conv backward') {
+    const A = t(c.shapes.A, data.A), W = t(c.shapes.W, data.W), b = t(c.shapes.b, data.b);
+    const hp = { stride: c.layer.s, pad: c.layer.p };
+    if (c.op === 'conv forward') {
+      return { name, run: () => be.convForward(A, W, b, hp).Z.dispose(), result: () => take(be.convForward(A, W, b, hp).Z) };
+    }
+    const { Z, cache } = be.convForward(A, W, b, hp);
+    Z.dispose();
+    const dZ = t(c.shapes.Z, data.dZ);
+    const backward = () => {
+      const g = be.convBackward(dZ, cache);
+      return [g.dA, g.dW, g.db];
+    };
+    return { name, run: () => backward().forEach((x) => x.dispose()), result: () => take(...backward()) };
+  }
+  if (c.op.endsWith('pool forward')) {
+    const A = t(c.shapes.A, data.A);
+    const hp = { f: c.pool.f, stride: c.pool.s };
+    return { name, run: () => be.poolForward(A, hp, c.mode).A.dispose(), result: () => take(be.poolForward(A, hp, c.mode).A) };
+  }
+  if (c.op.endsWith('pool backward')) {
+    const A = t(c.shapes.A, data.A);
+    const { A: out, cache } = be.poolForward(A, { f: c.pool.f, stride: c.pool.s }, c.mode);
+    out.dispose();
+    const dA = t(c.shapes.out, data.dOut);
+    return { name, run: () => be.poolBackward(dA, cache).dispose(), result: () => take(be.poolBackward(dA, cache)) };
+  }
+  if (c.op === 'zero pad') {
+    const X = t(c.shapes.A, data.A);
+    return { name, run: () => be.zeroPad(X, c.layer.p).dispose(), result: () => take(be.zeroPad(X, c.layer.p)) };
+  }
+  throw new Error(`no cnn implementation of ${c.op}`);
+}
+
+// ---------------------------------------------------------------- TensorFlow.js
+
+/** tfjs on `backend` ('wasm' or 'cpu'); null where that backend has no kernel for the op. */
+export function tfjsImpl(backend, c) {
+  const name = `tfjs-${backend}`;
+  const enter = () => tf.setBackend(backend);
+  tf.setBackend(backend); // tensors below are made on this backend
+  const { data } = c;
+  const read = (y) => {
+    const out = Float64Array.from(y.dataSync());
+    y.dispose();
+    return out;
+  };
+  const mk = (shape, values) => tf.tensor(Float32Array.from(values), shape);
+  const kernel = (k, inputs, attrs) => tf.engine().runKernel(k, inputs, attrs);
+  if (c.op === 'conv forward' || c.op === 'conv backward') {
+    const { s, p } = c.layer;
+    const pad = [[0, 0], [p, p], [p, p], [0, 0]];
+    const x = mk(c.shapes.A, data.A), w = mk(c.shapes.W, data.W), bias = mk([c.layer.N], data.b);
+    if (c.op === 'conv forward') {
+      const fwd = () => tf.fused.conv2d({ x, filter: w, bias, strides: [s, s], pad });
+      return { name, enter, run: () => fwd().dispose(), result: () => read(fwd()) };
+    }
+    const dy = mk(c.shapes.Z, data.dZ);
+    const convAttrs = { strides: [s, s], pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
+    const input = () => kernel('Conv2DBackpropInput', { dy, filter: w }, { ...convAttrs, inputShape: c.shapes.A });
+    if (!tf.getKernel('Conv2DBackpropFilter', backend)) {
+      return {
+        name, enter, work: c.work / 2, note: 'input gradient only: no Conv2DBackpropFilter kernel',
+        run: () => input().dispose(), result: null,
+      };
+    }
+    const all = () => [input(), kernel('Conv2DBackpropFilter', { x, dy }, { ...convAttrs, filterShape: c.shapes.W }), tf.sum(dy, [0, 1, 2])];
+    return {
+      name, enter, note: 'Conv2DBackpropInput + Conv2DBackpropFilter + sum',
+      run: () => all().forEach((y) => y.dispose()), result: () => concat(...all().map(read)),
+    };
+  }
+  const { f, s } = c.pool ?? {};
+  if (c.op.endsWith('pool forward')) {
+    const x = mk(c.shapes.A, data.A);
+    const fwd = () => (c.mode === 'max' ? tf.maxPool(x, [f, f], [s, s], 'valid') : tf.avgPool(x, [f, f], [s, s], 'valid'));
+    return { name, enter, run: () => fwd().dispose(), result: () => read(fwd()) };
+  }
+  if (c.op.endsWith('pool backward')) {
+    const x = mk(c.shapes.A, data.A);
+    const y = c.mode === 'max' ? tf.maxPool(x, [f, f], [s, s], 'valid') : null;
+    const dy = mk(c.shapes.out, data.dOut);
+    const attrs = { filterSize: [f, f], strides: [s, s], pad: 'valid' };
+    const grad = () => (c.mode === 'max' ? kernel('MaxPoolGrad', { dy, input: x, output: y }, attrs) : kernel('AvgPoolGrad', { dy, input: x }, attrs));
+    return { name, enter, run: () => grad().dispose(), result: () => read(grad()) };
+  }
+  if (c.op === 'zero pad') {
+    const x = mk(c.shapes.A, data.A);
+    const p = c.layer.p;
+    const pad = () => tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]);
+    return { name, enter, run: () => pad().dispose(), result: () => read(pad()) };
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------- ONNX Runtime (forward only)
+
+/** onnxruntime-web ('web') or onnxruntime-node ('node'); null for ops it has no kernel for. */
+export async function ortImpl(which, c) {
+  if (c.op.endsWith('backward')) return null; // inference runtime: no training kernels
+  const ort = which === 'web' ? ortWeb : ortNode;
+  const options = which === 'web'
+    ? { executionProviders: ['wasm'], graphOptimizationLevel: 'all' }
+    : { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' };
+  const { data } = c;
+  const [m, H, W, C] = c.shapes.A;
+  const nchw = [m, C, H, W];
+  let model, outShape;
+  if (c.op === 'conv forward') {
+    const { f, N, s, p } = c.layer;
+    const [, nH, nW] = c.shapes.Z;
+    outShape = [m, N, nH, nW];
+    model = oneNodeModel({
+      opType: 'Conv', inputs: [{ name: 'x', shape: nchw }], output: { name: 'y', shape: outShape },
+      weights: [{ name: 'w', shape: [N, C, f, f], data: filterToOIHW(data.W, c.shapes.W) }, { name: 'b', shape: [N], data: Float32Array.from(data.b) }],
+      attributes: { kernel_shape: [f, f], strides: [s, s], pads: [p, p, p, p] },
+    });
+  } else if (c.op.endsWith('pool forward')) {
+    const [, nH, nW] = c.shapes.out;
+    outShape = [m, C, nH, nW];
+    model = oneNodeModel({
+      opType: c.mode === 'max' ? 'MaxPool' : 'AveragePool', inputs: [{ name: 'x', shape: nchw }], output: { name: 'y', shape: outShape },
+      attributes: { kernel_shape: [c.pool.f, c.pool.f], strides: [c.pool.s, c.pool.s] },
+    });
+  } else if (c.op === 'zero pad') {
+    const p = c.layer.p;
+    outShape = [m, C, H + 2 * p, W + 2 * p];
+    model = oneNodeModel({
+      opType: 'Pad', inputs: [{ name: 'x', shape: nchw }], output: { name: 'y', shape: outShape },
+      weights: [{ name: 'pads', shape: [8], data: BigInt64Array.from([0, 0, p, p, 0, 0, p, p].map(BigInt)) }],
+      attributes: { mode: 'constant' },
+    });
+  } else {
+    return null;
+  }
+  const session = await ort.InferenceSession.create(model, options);
+  const feeds = { x: new ort.Tensor('float32', toNCHW(data.A, c.shapes.A), nchw) };
+  return {
+    name: `ort-${which}`,
+    note: 'NCHW',
+    run: () => session.run(feeds),
+    result: async () => toNHWC((await session.run(feeds)).y.data, outShape),
+  };
+}
+
+export { sizeOf };

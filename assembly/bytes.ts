@@ -1,4 +1,4 @@
-// Dtype-agnostic data movement: zero padding (with optional dilation) and cropping.
+// Dtype-agnostic data movement: zero padding (with optional dilation).
 // Sizes are in bytes per pixel, so one kernel serves f32 and f64.
 
 /**
@@ -28,27 +28,6 @@ export function padDilate(
           memory.copy(dst + <usize>w * step, src + <usize>w * pix, pix);
         }
       }
-    }
-  }
-}
-
-/**
- * Copies the window [top, top+outH) x [left, left+outW) of each image of x (m, H, W, pixel)
- * into out (m, outH, outW, pixel).
- * REQUIRES: top + outH <= H, left + outW <= W.
- */
-export function crop(
-  x: usize, out: usize, m: i32, H: i32, W: i32, pixelBytes: i32,
-  outH: i32, outW: i32, top: i32, left: i32,
-): void {
-  const pix = <usize>pixelBytes;
-  const inRow = <usize>W * pix;
-  const outRow = <usize>outW * pix;
-  for (let n = 0; n < m; n++) {
-    for (let h = 0; h < outH; h++) {
-      const src = x + (<usize>n * <usize>H + <usize>(top + h)) * inRow + <usize>left * pix;
-      const dst = out + (<usize>n * <usize>outH + <usize>h) * outRow;
-      memory.copy(dst, src, outRow);
     }
   }
 }

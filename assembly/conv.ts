@@ -10,28 +10,31 @@ import { LANES, madd, storeLanes, sumLanes } from "./lanes";
 }
 
 /**
- * Packs a filter into the order the conv micro-kernel reads: [block][tap][c][NR], NR output
- * channels per block, zero-filled past N. Source element (tap, c, n) is read at
- * w + firstTap + tap*tapStride + c*cStride + n*nStride (all in bytes; tapStride may be negative,
- * which is how the input gradient reads the filter rotated by 180 degrees).
- * REQUIRES: out holds ceil(N/NR) * taps * C * NR elements.
+ * Packs a filter into the order the conv micro-kernel reads: [block][th][tw][c][NR], NR output
+ * channels per block, zero-filled past N. The tH x tW taps are a grid over the source filter:
+ * element (th, tw, c, n) is read at w + firstTap + th*rowStride + tw*tapStride + c*cStride + n*nStride
+ * (bytes; strides may be negative: the input gradient reads every stride-th tap of the filter
+ * rotated by 180 degrees, with its channels swapped).
+ * REQUIRES: out holds ceil(N/NR) * tH * tW * C * NR elements.
  */
 export function packFilter<T>(
-  w: usize, out: usize, taps: i32, C: i32, N: i32,
-  firstTap: isize, tapStride: isize, cStride: isize, nStride: isize,
+  w: usize, out: usize, tH: i32, tW: i32, C: i32, N: i32,
+  firstTap: isize, rowStride: isize, tapStride: isize, cStride: isize, nStride: isize,
 ): void {
   const nr = NR<T>();
   const sz = <usize>sizeof<T>();
   let dst = out;
   for (let n0 = 0; n0 < N; n0 += nr) {
     const valid = min(nr, N - n0);
-    for (let t = 0; t < taps; t++) {
-      for (let c = 0; c < C; c++) {
-        const src = <isize>w + firstTap + <isize>t * tapStride + <isize>c * cStride + <isize>n0 * nStride;
-        let j = 0;
-        for (; j < valid; j++) store<T>(dst + <usize>j * sz, load<T>(<usize>(src + <isize>j * nStride)));
-        for (; j < nr; j++) store<T>(dst + <usize>j * sz, <T>0);
-        dst += <usize>nr * sz;
+    for (let th = 0; th < tH; th++) {
+      for (let tw = 0; tw < tW; tw++) {
+        for (let c = 0; c < C; c++) {
+          const src = <isize>w + firstTap + <isize>th * rowStride + <isize>tw * tapStride + <isize>c * cStride + <isize>n0 * nStride;
+          let j = 0;
+          for (; j < valid; j++) store<T>(dst + <usize>j * sz, load<T>(<usize>(src + <isize>j * nStride)));
+          for (; j < nr; j++) store<T>(dst + <usize>j * sz, <T>0);
+          dst += <usize>nr * sz;
+        }
       }
     }
   }
@@ -113,13 +116,14 @@ export function packBias<T>(b: usize, out: usize, N: i32): void {
 /**
  * Valid (unpadded) strided convolution: z[n, oh, ow, :] = b + sum over the fH x fW x C window
  * of x at (oh*sH, ow*sW). x is (m, H, W, C); the filter and bias come packed by packFilter/packBias.
- * Output pixel (n, oh, ow) is written at z + n*zImageBytes + oh*zRowBytes + ow*N*sizeof<T>.
+ * Output pixel (n, oh, ow) is written at z + n*zImageBytes + oh*zRowBytes + ow*zPixBytes (the input
+ * gradient writes every stride-th pixel of its output this way).
  * REQUIRES: (nH-1)*sH + fH <= H, (nW-1)*sW + fW <= W; z does not overlap x or the packed buffers.
  */
 export function conv2dForward<T>(
   x: usize, packedW: usize, packedB: usize, z: usize,
   m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32,
-  nH: i32, nW: i32, N: i32, zRowBytes: usize, zImageBytes: usize,
+  nH: i32, nW: i32, N: i32, zPixBytes: usize, zRowBytes: usize, zImageBytes: usize,
 ): void {
   const sz = <usize>sizeof<T>();
   const nr = NR<T>();
@@ -127,7 +131,6 @@ export function conv2dForward<T>(
   const xRowBytes = <usize>W * <usize>C * sz;
   const pixStep = <usize>sW * <usize>C * sz;
   const blockBytes = <usize>fH * <usize>rowElems * <usize>nr * sz;
-  const zPixBytes = <usize>N * sz;
   for (let n = 0; n < m; n++) {
     for (let oh = 0; oh < nH; oh++) {
       const xRow = x + (<usize>n * <usize>H + <usize>(oh * sH)) * xRowBytes;
@@ -139,11 +142,11 @@ export function conv2dForward<T>(
         let ow = 0;
         for (; ow + 4 <= nW; ow += 4) {
           convTile4<T>(xRow + <usize>ow * pixStep, pixStep, xRowBytes, fH, rowElems,
-                       w, b, zRow + (<usize>ow * <usize>N + <usize>n0) * sz, zPixBytes, valid);
+                       w, b, zRow + <usize>ow * zPixBytes + <usize>n0 * sz, zPixBytes, valid);
         }
         for (; ow < nW; ow++) {
           convTile1<T>(xRow + <usize>ow * pixStep, xRowBytes, fH, rowElems,
-                       w, b, zRow + (<usize>ow * <usize>N + <usize>n0) * sz, valid);
+                       w, b, zRow + <usize>ow * zPixBytes + <usize>n0 * sz, valid);
         }
       }
     }

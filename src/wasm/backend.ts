@@ -43,6 +43,25 @@ class DTypeKernels {
 
 const off = (t: Tensor) => (t as WasmTensor).offset;
 
+/**
+ * Along one axis of the input gradient (filter size f, stride s, padding pad, input size n): for
+ * each residue class of the padded coordinate that has taps and outputs, the first filter tap of its
+ * sub-grid and how many taps it has, the first output (in dA's coordinates) and how many, and the
+ * row of dZ its first output's first tap reads.
+ */
+function residues(f: number, s: number, pad: number, n: number) {
+  const mod = (a: number, b: number) => ((a % b) + b) % b;
+  const out: { firstTap: number; taps: number; outStart: number; count: number; dzStart: number }[] = [];
+  for (let r = 0; r < s; r++) {
+    const firstTap = mod(f - 1 - r, s);
+    const taps = firstTap < f ? Math.ceil((f - firstTap) / s) : 0;
+    const first = pad + mod(r - pad, s); // first padded coordinate >= pad in this class
+    const count = first < pad + n ? Math.ceil((pad + n - first) / s) : 0;
+    if (taps > 0 && count > 0) out.push({ firstTap, taps, outStart: first - pad, count, dzStart: (first + firstTap - f + 1) / s });
+  }
+  return out;
+}
+
 export class WasmBackend extends BackendBase {
   readonly name = 'wasm' as const;
   readonly features: { readonly build: WasmBuild };
@@ -107,58 +126,56 @@ export class WasmBackend extends BackendBase {
     return this.#kernels(a.dtype).dot(off(a), off(W), a.size, bias);
   }
 
-  /** Packs W (taps, C, N) with its bias for the conv micro-kernel; returns the byte sizes. */
-  #packedBytes(k: DTypeKernels, taps: number, C: number, N: number, sz: number): [number, number] {
+  /** Byte sizes of a packed filter of tH x tW taps, C in and N out channels, and of its packed bias. */
+  #packedBytes(k: DTypeKernels, tH: number, tW: number, C: number, N: number, sz: number): [number, number] {
     const Npad = Math.ceil(N / k.NR) * k.NR;
-    return [Npad * taps * C * sz, Npad * sz];
+    return [Npad * tH * tW * C * sz, Npad * sz];
   }
 
   protected kConvForward(g: ConvGeometry, A: Tensor, W: Tensor, b: Tensor, Z: Tensor): void {
     const k = this.#kernels(g.dtype);
     const sz = A.itemBytes;
-    const taps = g.fH * g.fW;
     const padded = g.padH > 0 || g.padW > 0;
-    const [wBytes, bBytes] = this.#packedBytes(k, taps, g.C, g.N, sz);
+    const [wBytes, bBytes] = this.#packedBytes(k, g.fH, g.fW, g.C, g.N, sz);
     this.#withScratch('convForward', [wBytes, bBytes, padded ? g.m * g.Hp * g.Wp * g.C * sz : 0], (pw, pb, xp) => {
-      k.packFilter(off(W), pw!, taps, g.C, g.N, 0, g.C * g.N * sz, g.N * sz, sz);
+      const tap = g.C * g.N * sz;
+      k.packFilter(off(W), pw!, g.fH, g.fW, g.C, g.N, 0, g.fW * tap, tap, g.N * sz, sz);
       k.packBias(off(b), pb!, g.N);
       let x = off(A);
       if (padded) {
         this.#k.padDilate(x, xp!, g.m, g.H, g.W, g.C * sz, g.Hp, g.Wp, g.padH, g.padW, 1, 1);
         x = xp!;
       }
+      const pix = g.N * sz;
       k.convForward(x, pw!, pb!, off(Z), g.m, g.Hp, g.Wp, g.C, g.fH, g.fW, g.sH, g.sW, g.nH, g.nW, g.N,
-        g.nW * g.N * sz, g.nH * g.nW * g.N * sz);
+        pix, g.nW * pix, g.nH * g.nW * pix);
     });
   }
 
-  // Input gradient as a forward convolution: dZ dilated by the stride and padded by f-1 on each
-  // side, convolved (stride 1) with W rotated 180 degrees and transposed (in and out channels
-  // swapped), gives the gradient of the padded input; its interior is dA.
   // Filter gradient: a blocked reduction over output pixels of (padded input) x dZ.
+  // Input gradient, by stride residue: the padded input's pixel (ih, iw) receives dZ through the
+  // taps kh = (f-1 - ih) mod s, +s, ... only, so each of the s x s residue classes of (ih, iw) is a
+  // stride-1 convolution of dZ (zero-padded) with that sub-grid of the 180-degree-rotated filter,
+  // its channels swapped. Each is written straight into dA at output stride s: no multiply by an
+  // inserted zero, no cropping.
   protected kConvBackward(g: ConvGeometry, dZ: Tensor, A: Tensor, W: Tensor, dA: Tensor, dW: Tensor, db: Tensor): void {
     const k = this.#kernels(g.dtype);
     const sz = A.itemBytes;
-    const taps = g.fH * g.fW;
     const P = g.m * g.nH * g.nW;
     k.biasGradient(off(dZ), off(db), P, g.N);
 
     const padded = g.padH > 0 || g.padW > 0;
     const Npad = Math.ceil(g.N / k.NR) * k.NR;
-    const Hext = (g.nH - 1) * g.sH + 1 + 2 * (g.fH - 1);
-    const Wext = (g.nW - 1) * g.sW + 1 + 2 * (g.fW - 1);
-    // rows/columns of the padded input that some window reaches
-    const Ho = (g.nH - 1) * g.sH + g.fH;
-    const Wo = (g.nW - 1) * g.sW + g.fW;
-    const direct = !padded && Ho === g.H && Wo === g.W;
-    const [wBytes, bBytes] = this.#packedBytes(k, taps, g.N, g.C, sz);
+    // dZ with zero borders wide enough for every tap of every residue
+    const topH = Math.ceil((g.fH - 1) / g.sH), topW = Math.ceil((g.fW - 1) / g.sW);
+    const Hz = topH + Math.floor((g.Hp - 1) / g.sH) + 1, Wz = topW + Math.floor((g.Wp - 1) / g.sW) + 1;
+    const [wBytes, bBytes] = this.#packedBytes(k, Math.ceil(g.fH / g.sH), Math.ceil(g.fW / g.sW), g.N, g.C, sz);
     this.#withScratch('convBackward', [
       padded ? g.m * g.Hp * g.Wp * g.C * sz : 0, // padded A
       Npad !== g.N ? P * Npad * sz : 0, // dZ with channels padded to the block size
-      g.m * Hext * Wext * g.N * sz, // dZ dilated and padded
-      wBytes, bBytes, // rotated, transposed W packed; zero bias
-      direct ? 0 : g.m * g.Hp * g.Wp * g.C * sz, // gradient of the padded input
-    ], (xp, dzp, dzx, pw, pb, dxp) => {
+      g.m * Hz * Wz * g.N * sz, // dZ with zero borders
+      wBytes, bBytes, // one residue's packed sub-filter; zero bias
+    ], (xp, dzc, dzp, pw, pb) => {
       let x = off(A);
       if (padded) {
         this.#k.padDilate(x, xp!, g.m, g.H, g.W, g.C * sz, g.Hp, g.Wp, g.padH, g.padW, 1, 1);
@@ -166,23 +183,27 @@ export class WasmBackend extends BackendBase {
       }
       let dz = off(dZ);
       if (Npad !== g.N) {
-        this.#k.padDilate(dz, dzp!, 1, P, g.N, sz, P, Npad, 0, 0, 1, 1);
-        dz = dzp!;
+        this.#k.padDilate(dz, dzc!, 1, P, g.N, sz, P, Npad, 0, 0, 1, 1);
+        dz = dzc!;
       }
       k.convBackwardFilter(x, dz, off(dW), g.m, g.Hp, g.Wp, g.C, g.fH, g.fW, g.sH, g.sW, g.nH, g.nW, g.N, Npad);
 
-      this.#k.padDilate(off(dZ), dzx!, g.m, g.nH, g.nW, g.N * sz, Hext, Wext, g.fH - 1, g.fW - 1, g.sH, g.sW);
-      // rotated W: tap t reads W's tap (taps-1-t); reduction channel c = output channel of W
-      k.packFilter(off(W), pw!, taps, g.N, g.C, (taps - 1) * g.C * g.N * sz, -g.C * g.N * sz, sz, g.N * sz);
+      this.#k.padDilate(off(dZ), dzp!, g.m, g.nH, g.nW, g.N * sz, Hz, Wz, topH, topW, 1, 1);
       k.packBias(0, pb!, g.C);
-      const rowBytes = g.Wp * g.C * sz;
-      const imageBytes = g.Hp * rowBytes;
-      if (direct) {
-        k.convForward(dzx!, pw!, pb!, off(dA), g.m, Hext, Wext, g.N, g.fH, g.fW, 1, 1, Ho, Wo, g.C, rowBytes, imageBytes);
-      } else {
-        if (Ho < g.Hp || Wo < g.Wp) k.fill(dxp!, g.m * g.Hp * g.Wp * g.C, 0);
-        k.convForward(dzx!, pw!, pb!, dxp!, g.m, Hext, Wext, g.N, g.fH, g.fW, 1, 1, Ho, Wo, g.C, rowBytes, imageBytes);
-        this.#k.crop(dxp!, off(dA), g.m, g.Hp, g.Wp, g.C * sz, g.H, g.W, g.padH, g.padW);
+      // a stride larger than the filter leaves residues that no tap reaches: their gradient is 0
+      if (g.sH > g.fH || g.sW > g.fW) k.fill(off(dA), dA.size, 0);
+      const tap = g.C * g.N * sz;
+      const pix = g.C * sz;
+      const rowH = residues(g.fH, g.sH, g.padH, g.H), rowW = residues(g.fW, g.sW, g.padW, g.W);
+      for (const h of rowH) {
+        for (const w of rowW) {
+          k.packFilter(off(W), pw!, h.taps, w.taps, g.N, g.C,
+            ((g.fH - 1 - h.firstTap) * g.fW + (g.fW - 1 - w.firstTap)) * tap, -g.sH * g.fW * tap, -g.sW * tap, sz, g.N * sz);
+          const xStart = dzp! + ((topH + h.dzStart) * Wz + (topW + w.dzStart)) * g.N * sz;
+          const zStart = off(dA) + (h.outStart * g.W + w.outStart) * pix;
+          k.convForward(xStart, pw!, pb!, zStart, g.m, Hz, Wz, g.N, h.taps, w.taps, 1, 1, h.count, w.count, g.C,
+            g.sW * pix, g.sH * g.W * pix, g.H * g.W * pix);
+        }
       }
     });
   }

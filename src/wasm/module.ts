@@ -10,7 +10,6 @@ export type WasmBuild = 'simd' | 'relaxed-simd';
 export interface KernelExports {
   heapBase(): number;
   padDilate(x: number, out: number, m: number, H: number, W: number, pixelBytes: number, outH: number, outW: number, padTop: number, padLeft: number, dilH: number, dilW: number): void;
-  crop(x: number, out: number, m: number, H: number, W: number, pixelBytes: number, outH: number, outW: number, top: number, left: number): void;
   [name: `${'f32' | 'f64'}_${string}`]: (...args: number[]) => number | void;
 }
 

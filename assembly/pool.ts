@@ -1,6 +1,135 @@
-// Pooling kernels, NHWC, no padding. Vectorised over channels with a scalar tail.
-// One loop nest serves both modes; `isMax` picks the per-window strategy.
+// Pooling kernels, NHWC, no padding. Vectorised over channels: 4 vectors of channels per pass over
+// a window, then single vectors, then a scalar tail. One loop nest serves both modes: the public
+// kernels call it with a constant `MAX`, so the choice folds away at compile time.
+//
+// The max is taken with pmax (a < b ? b : a: one maxps on x86, where the NaN-propagating f32x4.max
+// costs several instructions), which drops NaNs. Beside it runs a plain sum of the window, one add:
+// the sum is NaN only if the window holds a NaN (or both infinities), and then that window is done
+// again with the exact, NaN-propagating max. So a window holding a NaN yields NaN, as numpy's max.
 import { LANES, maxLanes } from "./lanes";
+
+// @ts-ignore: decorator
+@inline function start<T>(MAX: bool): v128 {
+  return MAX ? v128.splat<T>(<T>-Infinity) : v128.splat<T>(<T>0);
+}
+
+// @ts-ignore: decorator
+@inline function combine<T>(MAX: bool, acc: v128, v: v128): v128 {
+  return MAX ? v128.pmax<T>(acc, v) : v128.add<T>(acc, v);
+}
+
+/** The window's result: the max, or the sum divided by the count. */
+// @ts-ignore: decorator
+@inline function finish<T>(MAX: bool, acc: v128, count: v128): v128 {
+  return MAX ? acc : v128.div<T>(acc, count);
+}
+
+/** Lanes where a window's running sum is NaN: the window may hold a NaN. */
+// @ts-ignore: decorator
+@inline function unordered<T>(sum: v128): v128 {
+  return v128.ne<T>(sum, sum);
+}
+
+/** The exact max (NaN-propagating) of one vector's window: the slow path of the rare NaN window. */
+// @ts-ignore: decorator
+@inline function exactMax<T>(p: usize, xRow: usize, pix: usize, fH: i32, fW: i32): v128 {
+  let a = v128.splat<T>(<T>-Infinity);
+  for (let kh = 0; kh < fH; kh++) {
+    let q = p + <usize>kh * xRow;
+    for (let kw = 0; kw < fW; kw++) {
+      a = v128.max<T>(a, v128.load(q));
+      q += pix;
+    }
+  }
+  return a;
+}
+
+/** Reduces the fH x fW window at p (rows xRow bytes apart, pixels pix apart) over 4 vectors. */
+// @ts-ignore: decorator
+@inline function window4<T>(MAX: bool, p: usize, xRow: usize, pix: usize, fH: i32, fW: i32, count: v128, o: usize): void {
+  let a0 = start<T>(MAX), a1 = a0, a2 = a0, a3 = a0;
+  let s0 = v128.splat<T>(<T>0), s1 = s0, s2 = s0, s3 = s0;
+  for (let kh = 0; kh < fH; kh++) {
+    let q = p + <usize>kh * xRow;
+    for (let kw = 0; kw < fW; kw++) {
+      const v0 = v128.load(q), v1 = v128.load(q, 16), v2 = v128.load(q, 32), v3 = v128.load(q, 48);
+      a0 = combine<T>(MAX, a0, v0); a1 = combine<T>(MAX, a1, v1);
+      a2 = combine<T>(MAX, a2, v2); a3 = combine<T>(MAX, a3, v3);
+      if (MAX) {
+        s0 = v128.add<T>(s0, v0); s1 = v128.add<T>(s1, v1);
+        s2 = v128.add<T>(s2, v2); s3 = v128.add<T>(s3, v3);
+      }
+      q += pix;
+    }
+  }
+  if (MAX && v128.any_true(v128.or(v128.or(unordered<T>(s0), unordered<T>(s1)), v128.or(unordered<T>(s2), unordered<T>(s3))))) {
+    a0 = exactMax<T>(p, xRow, pix, fH, fW);
+    a1 = exactMax<T>(p + 16, xRow, pix, fH, fW);
+    a2 = exactMax<T>(p + 32, xRow, pix, fH, fW);
+    a3 = exactMax<T>(p + 48, xRow, pix, fH, fW);
+  }
+  v128.store(o, finish<T>(MAX, a0, count));
+  v128.store(o, finish<T>(MAX, a1, count), 16);
+  v128.store(o, finish<T>(MAX, a2, count), 32);
+  v128.store(o, finish<T>(MAX, a3, count), 48);
+}
+
+/** The same over one vector. */
+// @ts-ignore: decorator
+@inline function window1<T>(MAX: bool, p: usize, xRow: usize, pix: usize, fH: i32, fW: i32, count: v128): v128 {
+  let a = start<T>(MAX);
+  let s = v128.splat<T>(<T>0);
+  for (let kh = 0; kh < fH; kh++) {
+    let q = p + <usize>kh * xRow;
+    for (let kw = 0; kw < fW; kw++) {
+      const v = v128.load(q);
+      a = combine<T>(MAX, a, v);
+      if (MAX) s = v128.add<T>(s, v);
+      q += pix;
+    }
+  }
+  if (MAX && v128.any_true(unordered<T>(s))) a = exactMax<T>(p, xRow, pix, fH, fW);
+  return finish<T>(MAX, a, count);
+}
+
+/** The same for one channel (the scalar tail); max<T> propagates NaN. */
+// @ts-ignore: decorator
+@inline function window0<T>(MAX: bool, p: usize, xRow: usize, pix: usize, fH: i32, fW: i32): T {
+  let a: T = MAX ? <T>-Infinity : <T>0;
+  for (let kh = 0; kh < fH; kh++) {
+    let q = p + <usize>kh * xRow;
+    for (let kw = 0; kw < fW; kw++) {
+      a = MAX ? max<T>(a, load<T>(q)) : a + load<T>(q);
+      q += pix;
+    }
+  }
+  return MAX ? a : a / <T>(fH * fW);
+}
+
+// @ts-ignore: decorator
+@inline function forward<T>(
+  MAX: bool, x: usize, out: usize, m: i32, H: i32, W: i32, C: i32,
+  fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32,
+): void {
+  const sz = <usize>sizeof<T>();
+  const L = LANES<T>();
+  const pix = <usize>C * sz;
+  const xRow = <usize>W * pix;
+  const count = v128.splat<T>(<T>(fH * fW));
+  let o = out;
+  for (let n = 0; n < m; n++) {
+    for (let oh = 0; oh < nH; oh++) {
+      for (let ow = 0; ow < nW; ow++) {
+        const win = x + (<usize>n * <usize>H + <usize>(oh * sH)) * xRow + <usize>(ow * sW) * pix;
+        let c = 0;
+        for (; c + 4 * L <= C; c += 4 * L) window4<T>(MAX, win + <usize>c * sz, xRow, pix, fH, fW, count, o + <usize>c * sz);
+        for (; c + L <= C; c += L) v128.store(o + <usize>c * sz, window1<T>(MAX, win + <usize>c * sz, xRow, pix, fH, fW, count));
+        for (; c < C; c++) store<T>(o + <usize>c * sz, window0<T>(MAX, win + <usize>c * sz, xRow, pix, fH, fW));
+        o += pix;
+      }
+    }
+  }
+}
 
 /**
  * out[n, oh, ow, c] = max (or mean) of x over the fH x fW window at (oh*sH, ow*sW).
@@ -10,132 +139,82 @@ export function poolForward<T>(
   x: usize, out: usize, m: i32, H: i32, W: i32, C: i32,
   fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, isMax: bool,
 ): void {
-  const sz = <usize>sizeof<T>();
-  const L = LANES<T>();
-  const pix = <usize>C * sz;
-  const xRow = <usize>W * pix;
-  const count = <T>(fH * fW);
-  const countV = v128.splat<T>(count);
-  let o = out;
-  for (let n = 0; n < m; n++) {
-    for (let oh = 0; oh < nH; oh++) {
-      for (let ow = 0; ow < nW; ow++) {
-        const win = x + (<usize>n * <usize>H + <usize>(oh * sH)) * xRow + <usize>(ow * sW) * pix;
-        let c = 0;
-        for (; c + L <= C; c += L) {
-          const base = win + <usize>c * sz;
-          let acc = isMax ? v128.splat<T>(<T>-Infinity) : v128.splat<T>(<T>0);
-          for (let kh = 0; kh < fH; kh++) {
-            let p = base + <usize>kh * xRow;
-            for (let kw = 0; kw < fW; kw++) {
-              const v = v128.load(p);
-              acc = isMax ? v128.max<T>(acc, v) : v128.add<T>(acc, v);
-              p += pix;
-            }
-          }
-          if (!isMax) acc = v128.div<T>(acc, countV);
-          v128.store(o + <usize>c * sz, acc);
-        }
-        for (; c < C; c++) {
-          const base = win + <usize>c * sz;
-          let acc: T = isMax ? <T>-Infinity : <T>0;
-          for (let kh = 0; kh < fH; kh++) {
-            let p = base + <usize>kh * xRow;
-            for (let kw = 0; kw < fW; kw++) {
-              const v = load<T>(p);
-              acc = isMax ? max<T>(acc, v) : acc + v;
-              p += pix;
-            }
-          }
-          if (!isMax) acc = acc / count;
-          store<T>(o + <usize>c * sz, acc);
-        }
-        o += pix;
+  // the common 2x2 and 3x3 windows get loops of constant length, which the engine unrolls
+  if (isMax) {
+    if (fH == 2 && fW == 2) forward<T>(true, x, out, m, H, W, C, 2, 2, sH, sW, nH, nW);
+    else if (fH == 3 && fW == 3) forward<T>(true, x, out, m, H, W, C, 3, 3, sH, sW, nH, nW);
+    else forward<T>(true, x, out, m, H, W, C, fH, fW, sH, sW, nH, nW);
+  } else {
+    if (fH == 2 && fW == 2) forward<T>(false, x, out, m, H, W, C, 2, 2, sH, sW, nH, nW);
+    else if (fH == 3 && fW == 3) forward<T>(false, x, out, m, H, W, C, 3, 3, sH, sW, nH, nW);
+    else forward<T>(false, x, out, m, H, W, C, fH, fW, sH, sW, nH, nW);
+  }
+}
+
+/** dx[window] += g routed to the window's maxima (MAX) or spread evenly, over one vector at p. */
+// @ts-ignore: decorator
+@inline function route1<T>(MAX: bool, x: usize, dx: usize, p: usize, xRow: usize, pix: usize, fH: i32, fW: i32, g: v128, count: v128): void {
+  if (MAX) {
+    const mx = window1<T>(true, x + p, xRow, pix, fH, fW, count);
+    for (let kh = 0; kh < fH; kh++) {
+      let q = p + <usize>kh * xRow;
+      for (let kw = 0; kw < fW; kw++) {
+        v128.store(dx + q, v128.add<T>(v128.load(dx + q), v128.and(g, v128.eq<T>(v128.load(x + q), mx))));
+        q += pix;
+      }
+    }
+  } else {
+    const share = v128.div<T>(g, count);
+    for (let kh = 0; kh < fH; kh++) {
+      let q = dx + p + <usize>kh * xRow;
+      for (let kw = 0; kw < fW; kw++) {
+        v128.store(q, v128.add<T>(v128.load(q), share));
+        q += pix;
       }
     }
   }
 }
 
-/**
- * Pooling backward in one pass: dx (m, H, W, C) is zeroed, then each output gradient
- * dout[n, oh, ow, c] is added to its window: to every position equal to the window's max
- * (max mode: the seed's mask, ties all receive it), or as dout / (fH*fW) to every position
- * (average mode). Overlapping windows accumulate, in window order.
- */
-export function poolBackward<T>(
-  x: usize, dout: usize, dx: usize, m: i32, H: i32, W: i32, C: i32,
-  fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, isMax: bool,
+// @ts-ignore: decorator
+@inline function backward<T>(
+  MAX: bool, x: usize, dout: usize, dx: usize, m: i32, H: i32, W: i32, C: i32,
+  fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32,
 ): void {
   const sz = <usize>sizeof<T>();
   const L = LANES<T>();
   const pix = <usize>C * sz;
   const xRow = <usize>W * pix;
-  const count = <T>(fH * fW);
-  const countV = v128.splat<T>(count);
+  const count = v128.splat<T>(<T>(fH * fW));
   memory.fill(dx, 0, <usize>m * <usize>H * xRow);
   let g = dout;
   for (let n = 0; n < m; n++) {
     for (let oh = 0; oh < nH; oh++) {
       for (let ow = 0; ow < nW; ow++) {
-        const offset = (<usize>n * <usize>H + <usize>(oh * sH)) * xRow + <usize>(ow * sW) * pix;
+        const win = (<usize>n * <usize>H + <usize>(oh * sH)) * xRow + <usize>(ow * sW) * pix;
         let c = 0;
         for (; c + L <= C; c += L) {
-          const cOff = offset + <usize>c * sz;
-          const gv = v128.load(g + <usize>c * sz);
-          if (isMax) {
-            let mx = v128.splat<T>(<T>-Infinity);
-            for (let kh = 0; kh < fH; kh++) {
-              let p = x + cOff + <usize>kh * xRow;
-              for (let kw = 0; kw < fW; kw++) {
-                mx = v128.max<T>(mx, v128.load(p));
-                p += pix;
-              }
-            }
-            for (let kh = 0; kh < fH; kh++) {
-              let p = cOff + <usize>kh * xRow;
-              for (let kw = 0; kw < fW; kw++) {
-                const hit = v128.eq<T>(v128.load(x + p), mx);
-                v128.store(dx + p, v128.add<T>(v128.load(dx + p), v128.and(gv, hit)));
-                p += pix;
-              }
-            }
-          } else {
-            const share = v128.div<T>(gv, countV);
-            for (let kh = 0; kh < fH; kh++) {
-              let p = dx + cOff + <usize>kh * xRow;
-              for (let kw = 0; kw < fW; kw++) {
-                v128.store(p, v128.add<T>(v128.load(p), share));
-                p += pix;
-              }
-            }
-          }
+          const off = <usize>c * sz;
+          route1<T>(MAX, x, dx, win + off, xRow, pix, fH, fW, v128.load(g + off), count);
         }
         for (; c < C; c++) {
-          const cOff = offset + <usize>c * sz;
+          const p = win + <usize>c * sz;
           const gs = load<T>(g + <usize>c * sz);
-          if (isMax) {
-            let mx: T = <T>-Infinity;
+          if (MAX) {
+            const mx = window0<T>(true, x + p, xRow, pix, fH, fW);
             for (let kh = 0; kh < fH; kh++) {
-              let p = x + cOff + <usize>kh * xRow;
+              let q = p + <usize>kh * xRow;
               for (let kw = 0; kw < fW; kw++) {
-                mx = max<T>(mx, load<T>(p));
-                p += pix;
-              }
-            }
-            for (let kh = 0; kh < fH; kh++) {
-              let p = cOff + <usize>kh * xRow;
-              for (let kw = 0; kw < fW; kw++) {
-                if (load<T>(x + p) == mx) store<T>(dx + p, load<T>(dx + p) + gs);
-                p += pix;
+                if (load<T>(x + q) == mx) store<T>(dx + q, load<T>(dx + q) + gs);
+                q += pix;
               }
             }
           } else {
-            const share = gs / count;
+            const share = gs / <T>(fH * fW);
             for (let kh = 0; kh < fH; kh++) {
-              let p = dx + cOff + <usize>kh * xRow;
+              let q = dx + p + <usize>kh * xRow;
               for (let kw = 0; kw < fW; kw++) {
-                store<T>(p, load<T>(p) + share);
-                p += pix;
+                store<T>(q, load<T>(q) + share);
+                q += pix;
               }
             }
           }
@@ -144,6 +223,20 @@ export function poolBackward<T>(
       }
     }
   }
+}
+
+/**
+ * Pooling backward in one pass: dx (m, H, W, C) is zeroed, then each output gradient
+ * dout[n, oh, ow, c] is added to its window: to every position equal to the window's max
+ * (max mode: the seed's mask, ties all receive it; a window holding a NaN routes nothing), or as
+ * dout / (fH*fW) to every position (average mode). Overlapping windows accumulate, in window order.
+ */
+export function poolBackward<T>(
+  x: usize, dout: usize, dx: usize, m: i32, H: i32, W: i32, C: i32,
+  fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, isMax: bool,
+): void {
+  if (isMax) backward<T>(true, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW);
+  else backward<T>(false, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW);
 }
 
 /** out[i] = 1 where x[i] equals the max of x[0 .. n), else 0 (every tie gets 1). */

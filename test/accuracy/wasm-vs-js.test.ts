@@ -123,3 +123,38 @@ describe(`wasm vs js (property-based)`, () => {
     );
   });
 });
+
+describe('special values in pooling windows', () => {
+  // max pooling takes a fast max that drops NaN, plus a running sum that flags windows holding a NaN
+  // (or both infinities) for an exact redo: these cases take every path of that scheme
+  it.each<DType>(['float32', 'float64'])('NaN and infinities pool like the js reference (%s)', async (dtype) => {
+    for (const C of [1, 3, 4, 16, 17]) {
+      const n = 2 * 6 * 5 * C;
+      const rand = rng(C);
+      const base = Array.from(randn(rand, n));
+      const picks = Array.from({ length: n }, () => rand());
+      // huge finite values make the max path's running sum overflow to infinities (and NaN); in an
+      // average they would overflow a float32 sum where the js reference's float64 sum does not
+      const withSpecials = (specials: number[]) => base.map((v, i) => (i % 7 === 0 ? specials[Math.floor(picks[i]! * specials.length)]! : v));
+      for (const [f, stride] of [[2, 2], [3, 1], [3, 2]] as const) {
+        for (const mode of ['max', 'average'] as PoolMode[]) {
+          const values = withSpecials(mode === 'max' ? [NaN, Infinity, -Infinity, 3e38, -3e38] : [NaN, Infinity, -Infinity]);
+          const A = js.tensor([2, 6, 5, C], values, dtype);
+          const ref = js.poolForward(A, { f, stride }, mode);
+          const got = wasm.poolForward(copyTo(wasm, A), { f, stride }, mode);
+          if (mode === 'max') expectExact(got.A.data, ref.A.data, `max C=${C} f=${f} s=${stride}`);
+          // the mask routes nothing from a window whose max is NaN, on both backends
+          const g = Array.from({ length: ref.A.size }, (_, i) => (i % 5) - 2);
+          const refBack = js.poolBackward(js.tensor(ref.A.shape, g, dtype), ref.cache);
+          const gotBack = wasm.poolBackward(wasm.tensor(ref.A.shape, g, dtype), got.cache);
+          if (mode === 'max') expectExact(gotBack.data, refBack.data, `max backward C=${C} f=${f} s=${stride}`);
+          else {
+            // non-finite averages agree exactly; finite ones within the bound of their sums
+            const nonFinite = (a: ArrayLike<number>) => Array.from(a, (v) => (Number.isFinite(v) ? 0 : v));
+            expectExact(nonFinite(got.A.data), nonFinite(ref.A.data), `average non-finite C=${C}`);
+          }
+        }
+      }
+    }
+  });
+});

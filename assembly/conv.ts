@@ -50,67 +50,44 @@ export function packBias<T>(b: usize, out: usize, N: i32): void {
   }
 }
 
-// 4 output pixels x NR channels. x points at the window of the first pixel; the next pixel's
-// window starts pixStep bytes later. Each kernel row is rowElems contiguous elements.
+// 4 output pixels x NR channels. xi points at pixel i's window, whose kernel rows are xRowBytes
+// apart, each rowElems contiguous elements; zi at pixel i's output.
 // @ts-ignore: decorator
 @inline function convTile4<T>(
-  x: usize, pixStep: usize, xRowBytes: usize, fH: i32, rowElems: i32,
-  w: usize, bias: usize, z: usize, zPixBytes: usize, valid: i32,
+  x0: usize, x1: usize, x2: usize, x3: usize, xRowBytes: usize, fH: i32, rowElems: i32,
+  w: usize, bias: usize, z0: usize, z1: usize, z2: usize, z3: usize, valid: i32,
 ): void {
   const sz = <usize>sizeof<T>();
   let c00 = v128.load(bias), c01 = v128.load(bias, 16);
   let c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01;
   for (let kh = 0; kh < fH; kh++) {
-    let p = x + <usize>kh * xRowBytes;
-    for (let j = 0; j < rowElems; j++) {
+    const row = <usize>kh * xRowBytes;
+    const end = row + <usize>rowElems * sz;
+    for (let o = row; o < end; o += sz) {
       const w0 = v128.load(w), w1 = v128.load(w, 16);
-      const a0 = v128.load_splat<T>(p);
-      const a1 = v128.load_splat<T>(p + pixStep);
-      const a2 = v128.load_splat<T>(p + 2 * pixStep);
-      const a3 = v128.load_splat<T>(p + 3 * pixStep);
+      const a0 = v128.load_splat<T>(x0 + o);
+      const a1 = v128.load_splat<T>(x1 + o);
+      const a2 = v128.load_splat<T>(x2 + o);
+      const a3 = v128.load_splat<T>(x3 + o);
       c00 = madd<T>(a0, w0, c00); c01 = madd<T>(a0, w1, c01);
       c10 = madd<T>(a1, w0, c10); c11 = madd<T>(a1, w1, c11);
       c20 = madd<T>(a2, w0, c20); c21 = madd<T>(a2, w1, c21);
       c30 = madd<T>(a3, w0, c30); c31 = madd<T>(a3, w1, c31);
       w += 32;
-      p += sz;
     }
   }
   const L = LANES<T>();
   if (valid == 2 * L) {
-    v128.store(z, c00); v128.store(z, c01, 16); z += zPixBytes;
-    v128.store(z, c10); v128.store(z, c11, 16); z += zPixBytes;
-    v128.store(z, c20); v128.store(z, c21, 16); z += zPixBytes;
-    v128.store(z, c30); v128.store(z, c31, 16);
+    v128.store(z0, c00); v128.store(z0, c01, 16);
+    v128.store(z1, c10); v128.store(z1, c11, 16);
+    v128.store(z2, c20); v128.store(z2, c21, 16);
+    v128.store(z3, c30); v128.store(z3, c31, 16);
   } else {
-    storeLanes<T>(z, c00, valid); storeLanes<T>(z + 16, c01, valid - L); z += zPixBytes;
-    storeLanes<T>(z, c10, valid); storeLanes<T>(z + 16, c11, valid - L); z += zPixBytes;
-    storeLanes<T>(z, c20, valid); storeLanes<T>(z + 16, c21, valid - L); z += zPixBytes;
-    storeLanes<T>(z, c30, valid); storeLanes<T>(z + 16, c31, valid - L);
+    storeLanes<T>(z0, c00, valid); storeLanes<T>(z0 + 16, c01, valid - L);
+    storeLanes<T>(z1, c10, valid); storeLanes<T>(z1 + 16, c11, valid - L);
+    storeLanes<T>(z2, c20, valid); storeLanes<T>(z2 + 16, c21, valid - L);
+    storeLanes<T>(z3, c30, valid); storeLanes<T>(z3 + 16, c31, valid - L);
   }
-}
-
-// 1 output pixel x NR channels: the remainder of a row.
-// @ts-ignore: decorator
-@inline function convTile1<T>(
-  x: usize, xRowBytes: usize, fH: i32, rowElems: i32,
-  w: usize, bias: usize, z: usize, valid: i32,
-): void {
-  const sz = <usize>sizeof<T>();
-  let c0 = v128.load(bias), c1 = v128.load(bias, 16);
-  for (let kh = 0; kh < fH; kh++) {
-    let p = x + <usize>kh * xRowBytes;
-    for (let j = 0; j < rowElems; j++) {
-      const a = v128.load_splat<T>(p);
-      c0 = madd<T>(a, v128.load(w), c0);
-      c1 = madd<T>(a, v128.load(w, 16), c1);
-      w += 32;
-      p += sz;
-    }
-  }
-  const L = LANES<T>();
-  storeLanes<T>(z, c0, valid);
-  storeLanes<T>(z + 16, c1, valid - L);
 }
 
 /**
@@ -118,6 +95,9 @@ export function packBias<T>(b: usize, out: usize, N: i32): void {
  * of x at (oh*sH, ow*sW). x is (m, H, W, C); the filter and bias come packed by packFilter/packBias.
  * Output pixel (n, oh, ow) is written at z + n*zImageBytes + oh*zRowBytes + ow*zPixBytes (the input
  * gradient writes every stride-th pixel of its output this way).
+ * Output pixels are taken 4 at a time in (n, oh, ow) order, across row ends, so no row leaves a
+ * narrow remainder; the last tile repeats its final pixel where fewer than 4 are left (the repeat
+ * computes and stores the same values again).
  * REQUIRES: (nH-1)*sH + fH <= H, (nW-1)*sW + fW <= W; z does not overlap x or the packed buffers.
  */
 export function conv2dForward<T>(
@@ -129,26 +109,28 @@ export function conv2dForward<T>(
   const nr = NR<T>();
   const rowElems = fW * C;
   const xRowBytes = <usize>W * <usize>C * sz;
-  const pixStep = <usize>sW * <usize>C * sz;
+  const xImageBytes = <usize>H * xRowBytes;
+  const xPixStep = <usize>sW * <usize>C * sz;
+  const xRowStep = <usize>sH * xRowBytes;
   const blockBytes = <usize>fH * <usize>rowElems * <usize>nr * sz;
-  for (let n = 0; n < m; n++) {
-    for (let oh = 0; oh < nH; oh++) {
-      const xRow = x + (<usize>n * <usize>H + <usize>(oh * sH)) * xRowBytes;
-      const zRow = z + <usize>n * zImageBytes + <usize>oh * zRowBytes;
-      for (let n0 = 0, blk = 0; n0 < N; n0 += nr, blk++) {
-        const w = packedW + <usize>blk * blockBytes;
-        const b = packedB + <usize>n0 * sz;
-        const valid = min(nr, N - n0);
-        let ow = 0;
-        for (; ow + 4 <= nW; ow += 4) {
-          convTile4<T>(xRow + <usize>ow * pixStep, pixStep, xRowBytes, fH, rowElems,
-                       w, b, zRow + <usize>ow * zPixBytes + <usize>n0 * sz, zPixBytes, valid);
-        }
-        for (; ow < nW; ow++) {
-          convTile1<T>(xRow + <usize>ow * pixStep, xRowBytes, fH, rowElems,
-                       w, b, zRow + <usize>ow * zPixBytes + <usize>n0 * sz, valid);
-        }
-      }
+  // the next pixel to hand out: its counters (oh, ow), its image's, its row's and its own addresses
+  let oh = 0, ow = 0;
+  let xImage = x, zImage = z, xRow = x, zRow = z, xi = x, zi = z;
+  let left = m * nH * nW;
+  while (left > 0) {
+    // 4 pixels' window and output addresses; past the last pixel, repeat it
+    const x0 = xi, z0 = zi;
+    if (left > 1) { left--; if (++ow < nW) { xi += xPixStep; zi += zPixBytes; } else { ow = 0; if (++oh < nH) { xRow += xRowStep; zRow += zRowBytes; } else { oh = 0; xImage += xImageBytes; zImage += zImageBytes; xRow = xImage; zRow = zImage; } xi = xRow; zi = zRow; } }
+    const x1 = xi, z1 = zi;
+    if (left > 1) { left--; if (++ow < nW) { xi += xPixStep; zi += zPixBytes; } else { ow = 0; if (++oh < nH) { xRow += xRowStep; zRow += zRowBytes; } else { oh = 0; xImage += xImageBytes; zImage += zImageBytes; xRow = xImage; zRow = zImage; } xi = xRow; zi = zRow; } }
+    const x2 = xi, z2 = zi;
+    if (left > 1) { left--; if (++ow < nW) { xi += xPixStep; zi += zPixBytes; } else { ow = 0; if (++oh < nH) { xRow += xRowStep; zRow += zRowBytes; } else { oh = 0; xImage += xImageBytes; zImage += zImageBytes; xRow = xImage; zRow = zImage; } xi = xRow; zi = zRow; } }
+    const x3 = xi, z3 = zi;
+    if (left > 1) { left--; if (++ow < nW) { xi += xPixStep; zi += zPixBytes; } else { ow = 0; if (++oh < nH) { xRow += xRowStep; zRow += zRowBytes; } else { oh = 0; xImage += xImageBytes; zImage += zImageBytes; xRow = xImage; zRow = zImage; } xi = xRow; zi = zRow; } } else { left = 0; }
+    for (let n0 = 0, blk = 0; n0 < N; n0 += nr, blk++) {
+      const off = <usize>n0 * sz;
+      convTile4<T>(x0, x1, x2, x3, xRowBytes, fH, rowElems, packedW + <usize>blk * blockBytes, packedB + off,
+                   z0 + off, z1 + off, z2 + off, z3 + off, min(nr, N - n0));
     }
   }
 }

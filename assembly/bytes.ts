@@ -1,33 +1,32 @@
-// Dtype-agnostic data movement: zero padding (with optional dilation).
-// Sizes are in bytes per pixel, so one kernel serves f32 and f64.
+// Dtype-agnostic data movement. Sizes are in bytes per pixel, so one kernel serves f32 and f64.
 
 /**
- * Writes x (m, H, W, pixel) into out (m, outH, outW, pixel) at row padTop + h*dilH, column
- * padLeft + w*dilW; every other byte of out becomes 0.
- * REQUIRES: padTop + (H-1)*dilH < outH, padLeft + (W-1)*dilW < outW; x and out do not overlap.
+ * Writes x (m, H, W, pixel) into out (m, outH, outW, pixel) at row top, column left, and zeros
+ * everywhere else: each byte of out is written once (the border zeroed, the interior copied).
+ * REQUIRES: top + H <= outH, left + W <= outW; x and out do not overlap.
  */
-export function padDilate(
+export function zeroPad(
   x: usize, out: usize, m: i32, H: i32, W: i32, pixelBytes: i32,
-  outH: i32, outW: i32, padTop: i32, padLeft: i32, dilH: i32, dilW: i32,
+  outH: i32, outW: i32, top: i32, left: i32,
 ): void {
-  const outBytes = <usize>m * <usize>outH * <usize>outW * <usize>pixelBytes;
-  memory.fill(out, 0, outBytes);
-  const rowBytes = <usize>W * <usize>pixelBytes;
-  const outRowBytes = <usize>outW * <usize>pixelBytes;
   const pix = <usize>pixelBytes;
+  const rowBytes = <usize>W * pix;
+  const outRowBytes = <usize>outW * pix;
+  const leftBytes = <usize>left * pix;
+  const rightBytes = outRowBytes - leftBytes - rowBytes;
+  const bottom = outH - top - H;
+  let src = x, dst = out;
   for (let n = 0; n < m; n++) {
-    const outImage = out + <usize>n * <usize>outH * outRowBytes;
+    memory.fill(dst, 0, <usize>top * outRowBytes);
+    dst += <usize>top * outRowBytes;
     for (let h = 0; h < H; h++) {
-      const src = x + (<usize>n * <usize>H + <usize>h) * rowBytes;
-      const dst = outImage + <usize>(padTop + h * dilH) * outRowBytes + <usize>padLeft * pix;
-      if (dilW == 1) {
-        memory.copy(dst, src, rowBytes);
-      } else {
-        const step = <usize>dilW * pix;
-        for (let w = 0; w < W; w++) {
-          memory.copy(dst + <usize>w * step, src + <usize>w * pix, pix);
-        }
-      }
+      memory.fill(dst, 0, leftBytes);
+      memory.copy(dst + leftBytes, src, rowBytes);
+      memory.fill(dst + leftBytes + rowBytes, 0, rightBytes);
+      src += rowBytes;
+      dst += outRowBytes;
     }
+    memory.fill(dst, 0, <usize>bottom * outRowBytes);
+    dst += <usize>bottom * outRowBytes;
   }
 }

@@ -1,10 +1,10 @@
 // The module's exports: each generic kernel instantiated for f32 and f64, named dtype_op.
 // Every export takes byte offsets into the imported memory and plain sizes; none allocates.
-import { padDilate } from "./bytes";
+import { zeroPad } from "./bytes";
 import { packFilter, packBias, conv2dForward, conv2dBackwardFilter, biasGradient, dot } from "./conv";
 import { poolForward, poolBackward, maskFromWindow, fill } from "./pool";
 
-export { padDilate };
+export { zeroPad };
 
 /** Where the caller's allocator may start: the end of this module's static data. */
 export function heapBase(): usize {

@@ -119,7 +119,7 @@ export class WasmBackend extends BackendBase {
 
   protected kZeroPad(X: Tensor, out: Tensor, padH: number, padW: number): void {
     const [m, H, W, C] = X.shape as [number, number, number, number];
-    this.#k.padDilate(off(X), off(out), m, H, W, C * X.itemBytes, H + 2 * padH, W + 2 * padW, padH, padW, 1, 1);
+    this.#k.zeroPad(off(X), off(out), m, H, W, C * X.itemBytes, H + 2 * padH, W + 2 * padW, padH, padW);
   }
 
   protected kDot(a: Tensor, W: Tensor, bias: number): number {
@@ -143,7 +143,7 @@ export class WasmBackend extends BackendBase {
       k.packBias(off(b), pb!, g.N);
       let x = off(A);
       if (padded) {
-        this.#k.padDilate(x, xp!, g.m, g.H, g.W, g.C * sz, g.Hp, g.Wp, g.padH, g.padW, 1, 1);
+        this.#k.zeroPad(x, xp!, g.m, g.H, g.W, g.C * sz, g.Hp, g.Wp, g.padH, g.padW);
         x = xp!;
       }
       const pix = g.N * sz;
@@ -178,17 +178,17 @@ export class WasmBackend extends BackendBase {
     ], (xp, dzc, dzp, pw, pb) => {
       let x = off(A);
       if (padded) {
-        this.#k.padDilate(x, xp!, g.m, g.H, g.W, g.C * sz, g.Hp, g.Wp, g.padH, g.padW, 1, 1);
+        this.#k.zeroPad(x, xp!, g.m, g.H, g.W, g.C * sz, g.Hp, g.Wp, g.padH, g.padW);
         x = xp!;
       }
       let dz = off(dZ);
       if (Npad !== g.N) {
-        this.#k.padDilate(dz, dzc!, 1, P, g.N, sz, P, Npad, 0, 0, 1, 1);
+        this.#k.zeroPad(dz, dzc!, 1, P, g.N, sz, P, Npad, 0, 0);
         dz = dzc!;
       }
       k.convBackwardFilter(x, dz, off(dW), g.m, g.Hp, g.Wp, g.C, g.fH, g.fW, g.sH, g.sW, g.nH, g.nW, g.N, Npad);
 
-      this.#k.padDilate(off(dZ), dzp!, g.m, g.nH, g.nW, g.N * sz, Hz, Wz, topH, topW, 1, 1);
+      this.#k.zeroPad(off(dZ), dzp!, g.m, g.nH, g.nW, g.N * sz, Hz, Wz, topH, topW);
       k.packBias(0, pb!, g.C);
       // a stride larger than the filter leaves residues that no tap reaches: their gradient is 0
       if (g.sH > g.fH || g.sW > g.fW) k.fill(off(dA), dA.size, 0);

@@ -9,7 +9,7 @@ export type WasmBuild = 'simd' | 'relaxed-simd';
 /** The kernel exports (see assembly/index.ts). Pointers and sizes are plain numbers. */
 export interface KernelExports {
   heapBase(): number;
-  padDilate(x: number, out: number, m: number, H: number, W: number, pixelBytes: number, outH: number, outW: number, padTop: number, padLeft: number, dilH: number, dilW: number): void;
+  zeroPad(x: number, out: number, m: number, H: number, W: number, pixelBytes: number, outH: number, outW: number, top: number, left: number): void;
   [name: `${'f32' | 'f64'}_${string}`]: (...args: number[]) => number | void;
 }
 

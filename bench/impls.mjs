@@ -24,35 +24,26 @@ export async function initPeers() {
 
 const sizeOf = (shape) => shape.reduce((a, b) => a * b, 1);
 
-/** (m, H, W, C) -> (m, C, H, W) */
-function toNCHW(data, [m, H, W, C]) {
-  const out = new Float32Array(data.length);
-  for (let i = 0; i < m; i++)
-    for (let h = 0; h < H; h++)
-      for (let w = 0; w < W; w++)
-        for (let c = 0; c < C; c++) out[((i * C + c) * H + h) * W + w] = data[((i * H + h) * W + w) * C + c];
+/**
+ * A 4-D array of `shape` with its axes reordered: output axis i is input axis perm[i]
+ * (NHWC -> NCHW is [0, 3, 1, 2]; a filter (fH, fW, C, N) -> (N, C, fH, fW) is [3, 2, 0, 1]).
+ */
+function permute(data, shape, perm, Out = Float32Array) {
+  const strides = [shape[1] * shape[2] * shape[3], shape[2] * shape[3], shape[3], 1];
+  const [d0, d1, d2, d3] = perm.map((a) => shape[a]);
+  const [s0, s1, s2, s3] = perm.map((a) => strides[a]);
+  const out = new Out(data.length);
+  let o = 0;
+  for (let i = 0; i < d0; i++)
+    for (let j = 0; j < d1; j++)
+      for (let k = 0; k < d2; k++)
+        for (let l = 0; l < d3; l++) out[o++] = data[i * s0 + j * s1 + k * s2 + l * s3];
   return out;
 }
 
-/** (m, C, H, W) -> (m, H, W, C) */
-function toNHWC(data, [m, C, H, W]) {
-  const out = new Float64Array(data.length);
-  for (let i = 0; i < m; i++)
-    for (let c = 0; c < C; c++)
-      for (let h = 0; h < H; h++)
-        for (let w = 0; w < W; w++) out[((i * H + h) * W + w) * C + c] = data[((i * C + c) * H + h) * W + w];
-  return out;
-}
-
-/** filter (fH, fW, C, N) -> (N, C, fH, fW) */
-function filterToOIHW(data, [fH, fW, C, N]) {
-  const out = new Float32Array(data.length);
-  for (let kh = 0; kh < fH; kh++)
-    for (let kw = 0; kw < fW; kw++)
-      for (let c = 0; c < C; c++)
-        for (let n = 0; n < N; n++) out[((n * C + c) * fH + kh) * fW + kw] = data[((kh * fW + kw) * C + c) * N + n];
-  return out;
-}
+const NHWC_TO_NCHW = [0, 3, 1, 2];
+const NCHW_TO_NHWC = [0, 2, 3, 1];
+const HWIO_TO_OIHW = [3, 2, 0, 1];
 
 const concat = (...arrays) => {
   const out = new Float64Array(arrays.reduce((s, a) => s + a.length, 0));
@@ -190,7 +181,7 @@ export async function ortImpl(which, c) {
     outShape = [m, N, nH, nW];
     model = oneNodeModel({
       opType: 'Conv', inputs: [{ name: 'x', shape: nchw }], output: { name: 'y', shape: outShape },
-      weights: [{ name: 'w', shape: [N, C, f, f], data: filterToOIHW(data.W, c.shapes.W) }, { name: 'b', shape: [N], data: Float32Array.from(data.b) }],
+      weights: [{ name: 'w', shape: [N, C, f, f], data: permute(data.W, c.shapes.W, HWIO_TO_OIHW) }, { name: 'b', shape: [N], data: Float32Array.from(data.b) }],
       attributes: { kernel_shape: [f, f], strides: [s, s], pads: [p, p, p, p] },
     });
   } else if (c.op.endsWith('pool forward')) {
@@ -212,12 +203,12 @@ export async function ortImpl(which, c) {
     return null;
   }
   const session = await ort.InferenceSession.create(model, options);
-  const feeds = { x: new ort.Tensor('float32', toNCHW(data.A, c.shapes.A), nchw) };
+  const feeds = { x: new ort.Tensor('float32', permute(data.A, c.shapes.A, NHWC_TO_NCHW), nchw) };
   return {
     name: `ort-${which}`,
     note: 'NCHW',
     run: () => session.run(feeds),
-    result: async () => toNHWC((await session.run(feeds)).y.data, outShape),
+    result: async () => permute((await session.run(feeds)).y.data, outShape, NCHW_TO_NHWC, Float64Array),
   };
 }
 

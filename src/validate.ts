@@ -2,7 +2,7 @@
 // before anything is allocated, so a rejected call changes nothing.
 import { CnnArgumentError } from './errors.js';
 import { Tensor, type TensorOwner } from './tensor.js';
-import type { ConvCache, ConvHyperparameters, DType, Pair, PoolCache, PoolHyperparameters, PoolMode } from './types.js';
+import type { ConvCache, DType, PoolCache, PoolMode } from './types.js';
 
 export const DTYPES: readonly DType[] = ['float32', 'float64'];
 export const POOL_MODES: readonly PoolMode[] = ['max', 'average'];
@@ -204,4 +204,3 @@ export function poolCache(A: Tensor, g: PoolGeometry, mode: PoolMode): PoolCache
   return { kind: 'pool', A, hparameters: { f: [g.fH, g.fW], stride: [g.sH, g.sW] }, mode };
 }
 
-export type { ConvHyperparameters, PoolHyperparameters, Pair };

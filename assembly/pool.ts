@@ -30,9 +30,9 @@ import { LANES, maxLanes } from "./lanes";
   return v128.ne<T>(sum, sum);
 }
 
-/** The exact max (NaN-propagating) of one vector's window: the slow path of the rare NaN window. */
-// @ts-ignore: decorator
-@inline function exactMax<T>(p: usize, xRow: usize, pix: usize, fH: i32, fW: i32): v128 {
+/** The exact max (NaN-propagating) of one vector's window: the slow path of the rare NaN window,
+ * kept out of line so that it costs the hot loop no registers. */
+function exactMax<T>(p: usize, xRow: usize, pix: usize, fH: i32, fW: i32): v128 {
   let a = v128.splat<T>(<T>-Infinity);
   for (let kh = 0; kh < fH; kh++) {
     let q = p + <usize>kh * xRow;

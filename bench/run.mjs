@@ -1,8 +1,10 @@
-// npm run bench [-- --json] [-- --quick] [-- --only <text>]
+// npm run bench [-- --json] [-- --quick] [-- --only <text>] [-- --out <file>]
 // Measures every op of cnn-wasm on the core issue's layers, the seed's small shapes and a strided
 // layer, against the libraries people would otherwise use, in this one process: warm, alternating
-// rounds, medians, one thread (see harness.mjs). Prints a table per case, writes bench/results.json
-// (--json also prints the full results to stdout). README's table: `npm run bench:readme`.
+// rounds, medians, one thread (see harness.mjs). Prints a table per case and writes bench/results.json
+// (--json prints the full results to stdout instead of the tables). A partial run (--quick, --only)
+// writes a file only where --out names one, so it never replaces the full results that README's
+// table is generated from (`npm run bench:readme`).
 import { writeFileSync } from 'node:fs';
 import { cpus, platform, arch, totalmem } from 'node:os';
 import { createBackend } from '../build/lib/index.js';
@@ -15,6 +17,9 @@ const args = process.argv.slice(2);
 const asJson = args.includes('--json');
 const quick = args.includes('--quick');
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : null;
+const outPath = args.includes('--out')
+  ? new URL(args[args.indexOf('--out') + 1], `file://${process.cwd()}/`)
+  : quick || only ? null : new URL('./results.json', import.meta.url);
 const log = asJson ? () => {} : (...a) => console.log(...a);
 
 const CONV_LAYERS = [
@@ -153,9 +158,9 @@ async function main() {
     printCase(entry);
   }
   const report = { machine, peaks, results };
-  writeFileSync(new URL('./results.json', import.meta.url), JSON.stringify(report, null, 1) + '\n');
+  if (outPath) writeFileSync(outPath, JSON.stringify(report, null, 1) + '\n');
   if (asJson) process.stdout.write(JSON.stringify(report, null, 1) + '\n');
-  else log('wrote bench/results.json');
+  else log(outPath ? `wrote ${outPath.pathname}` : 'partial run (--quick or --only): no results file written; --out names one');
 }
 
 function printCase(e) {

@@ -1,0 +1,26 @@
+// The benchmark keeps working: one small case through bench/run.mjs --json, every implementation
+// present, timed, and compared with the js reference. Nothing about speed or accuracy is asserted
+// here: speed lives in `npm run bench`, accuracy in test/accuracy.
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+describe('npm run bench', () => {
+  it('runs a case against every peer and writes its JSON', () => {
+    const out = execFileSync(process.execPath, ['--experimental-wasm-relaxed-simd', 'bench/run.mjs', '--json', '--quick', '--only', 'conv forward seed 2x5x7x4 k3 to 8 s2 p1 float32'], {
+      cwd: root, encoding: 'utf8', maxBuffer: 1 << 26,
+    });
+    const report = JSON.parse(out);
+    expect(report.peaks.simd.peak).toBeGreaterThan(0);
+    expect(report.results).toHaveLength(1);
+    const [result] = report.results;
+    const impls = result.results.map((r: { impl: string }) => r.impl);
+    expect(impls).toEqual(['cnn-wasm relaxed', 'cnn-wasm simd', 'tfjs-wasm', 'tfjs-cpu', 'ort-web', 'ort-node', 'cnn-wasm js']);
+    for (const r of result.results) {
+      expect(r.medianMs, r.impl).toBeGreaterThan(0);
+      expect(Number.isFinite(r.maxAbsDiffVsJs), r.impl).toBe(true);
+    }
+  });
+});

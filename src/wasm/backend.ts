@@ -132,6 +132,13 @@ export class WasmBackend extends BackendBase {
     return [Npad * tH * tW * C * sz, Npad * sz];
   }
 
+  /** A's address, or with padding, A zero-padded into the scratch block xp (m, Hp, Wp, C) and xp's. */
+  #paddedInput(g: ConvGeometry, A: Tensor, xp: number): number {
+    if (g.padH === 0 && g.padW === 0) return off(A);
+    this.#k.zeroPad(off(A), xp, g.m, g.H, g.W, g.C * A.itemBytes, g.Hp, g.Wp, g.padH, g.padW);
+    return xp;
+  }
+
   protected kConvForward(g: ConvGeometry, A: Tensor, W: Tensor, b: Tensor, Z: Tensor): void {
     const k = this.#kernels(g.dtype);
     const sz = A.itemBytes;
@@ -141,11 +148,7 @@ export class WasmBackend extends BackendBase {
       const tap = g.C * g.N * sz;
       k.packFilter(off(W), pw!, g.fH, g.fW, g.C, g.N, 0, g.fW * tap, tap, g.N * sz, sz);
       k.packBias(off(b), pb!, g.N);
-      let x = off(A);
-      if (padded) {
-        this.#k.zeroPad(x, xp!, g.m, g.H, g.W, g.C * sz, g.Hp, g.Wp, g.padH, g.padW);
-        x = xp!;
-      }
+      const x = this.#paddedInput(g, A, xp!);
       const pix = g.N * sz;
       k.convForward(x, pw!, pb!, off(Z), g.m, g.Hp, g.Wp, g.C, g.fH, g.fW, g.sH, g.sW, g.nH, g.nW, g.N,
         pix, g.nW * pix, g.nH * g.nW * pix);
@@ -176,11 +179,7 @@ export class WasmBackend extends BackendBase {
       g.m * Hz * Wz * g.N * sz, // dZ with zero borders
       wBytes, bBytes, // one residue's packed sub-filter; zero bias
     ], (xp, dzc, dzp, pw, pb) => {
-      let x = off(A);
-      if (padded) {
-        this.#k.zeroPad(x, xp!, g.m, g.H, g.W, g.C * sz, g.Hp, g.Wp, g.padH, g.padW);
-        x = xp!;
-      }
+      const x = this.#paddedInput(g, A, xp!);
       let dz = off(dZ);
       if (Npad !== g.N) {
         this.#k.zeroPad(dz, dzc!, 1, P, g.N, sz, P, Npad, 0, 0);

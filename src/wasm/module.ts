@@ -21,11 +21,22 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
 }
 
 const binaries: Record<WasmBuild, string> = { simd: SIMD_WASM, 'relaxed-simd': RELAXED_SIMD_WASM };
+const decoded = new Map<WasmBuild, Uint8Array<ArrayBuffer>>();
 const compiled = new Map<WasmBuild, Promise<WebAssembly.Module>>();
+
+/** A build's bytes, decoded once per process. */
+function bytesOf(build: WasmBuild): Uint8Array<ArrayBuffer> {
+  let bytes = decoded.get(build);
+  if (!bytes) {
+    bytes = decode(binaries[build]);
+    decoded.set(build, bytes);
+  }
+  return bytes;
+}
 
 /** Whether this engine accepts a build (WebAssembly.validate on the build itself). */
 export function supports(build: WasmBuild): boolean {
-  return typeof WebAssembly === 'object' && WebAssembly.validate(decode(binaries[build]));
+  return typeof WebAssembly === 'object' && WebAssembly.validate(bytesOf(build));
 }
 
 /** Picks the build: relaxed SIMD where the engine validates it (unless told 'plain'), else plain SIMD. */
@@ -49,7 +60,7 @@ export function chooseBuild(request: 'auto' | 'relaxed' | 'plain'): WasmBuild {
 export async function instantiate(build: WasmBuild, memory: WebAssembly.Memory): Promise<KernelExports> {
   let module = compiled.get(build);
   if (!module) {
-    module = WebAssembly.compile(decode(binaries[build]));
+    module = WebAssembly.compile(bytesOf(build));
     compiled.set(build, module);
     module.catch(() => compiled.delete(build));
   }

@@ -1,12 +1,14 @@
 // Pooling kernels, NHWC, no padding. Vectorised over channels: 4 vectors of channels per pass over
 // a window, then single vectors, then a scalar tail. One loop nest serves both modes: the public
-// kernels call it with a constant `MAX`, so the choice folds away at compile time.
+// kernels call it with a constant `MAX`, so the choice folds away at compile time. Max pooling over
+// 3x3 windows at stride 2, whose windows overlap, has its own kernel that slides along rows and
+// reads each column once per output row (max3s2).
 //
 // The max is taken with pmax (a < b ? b : a: one maxps on x86, where the NaN-propagating f32x4.max
 // costs several instructions), which drops NaNs. Beside it runs a plain sum of the window, one add:
 // the sum is NaN only if the window holds a NaN (or both infinities), and then that window is done
 // again with the exact, NaN-propagating max. So a window holding a NaN yields NaN, as numpy's max.
-import { LANES, maxLanes } from "./lanes";
+import { LANES, maxLanes, sumLanes } from "./lanes";
 
 // @ts-ignore: decorator
 @inline function start<T>(MAX: bool): v128 {
@@ -131,6 +133,131 @@ function exactMax<T>(p: usize, xRow: usize, pix: usize, fH: i32, fW: i32): v128 
   }
 }
 
+/** True when x[0 .. n) holds a NaN (or both infinities): its sum is then unordered. */
+function holdsNaN<T>(x: usize, n: i32): bool {
+  const sz = <usize>sizeof<T>();
+  const L = LANES<T>();
+  let s0 = v128.splat<T>(<T>0), s1 = s0;
+  let i = 0;
+  for (; i + 2 * L <= n; i += 2 * L) {
+    s0 = v128.add<T>(s0, v128.load(x + <usize>i * sz));
+    s1 = v128.add<T>(s1, v128.load(x + <usize>i * sz, 16));
+  }
+  let t: T = sumLanes<T>(v128.add<T>(s0, s1));
+  for (; i < n; i++) t += load<T>(x + <usize>i * sz);
+  return t != t;
+}
+
+/** Exact (NaN-propagating) 3x3 stride-2 max of one output row: the slow path. */
+function exactRow3s2<T>(r0: usize, xRow: usize, pix: usize, C: i32, nW: i32, o: usize): void {
+  const sz = <usize>sizeof<T>();
+  for (let ow = 0; ow < nW; ow++) {
+    const win = r0 + <usize>(2 * ow) * pix;
+    for (let c = 0; c < C; c++) store<T>(o + <usize>c * sz, window0<T>(true, win + <usize>c * sz, xRow, pix, 3, 3));
+    o += pix;
+  }
+}
+
+/** The column max of rows r, r + xRow, r + 2 xRow (pmax: drops NaNs). */
+// @ts-ignore: decorator
+@inline function column3<T>(r: usize, xRow: usize, off: usize): v128 {
+  return v128.pmax<T>(v128.pmax<T>(v128.load(r + off), v128.load(r + xRow + off)), v128.load(r + 2 * xRow + off));
+}
+
+/** The sum of the two lower rows' values at r (+ off): the NaN check of the rows this output row brings in. */
+// @ts-ignore: decorator
+@inline function lower2<T>(r: usize, xRow: usize, off: usize): v128 {
+  return v128.add<T>(v128.load(r + xRow + off), v128.load(r + 2 * xRow + off));
+}
+
+/**
+ * One output row of 3x3 stride-2 max pooling over 4 vectors of channels at r0 (the window's top
+ * row), sliding along the row: the window at ow shares its first column with ow-1's last, so each
+ * output takes two new column maxima (6 loads) instead of 9. Returns the sum of the lower two rows'
+ * values it read (unordered if they hold a NaN).
+ */
+// @ts-ignore: decorator
+@inline function slide3s2x4<T>(r0: usize, xRow: usize, pix: usize, nW: i32, o: usize): v128 {
+  let p0 = column3<T>(r0, xRow, 0), p1 = column3<T>(r0, xRow, 16);
+  let p2 = column3<T>(r0, xRow, 32), p3 = column3<T>(r0, xRow, 48);
+  let s = v128.add<T>(v128.add<T>(lower2<T>(r0, xRow, 0), lower2<T>(r0, xRow, 16)),
+                      v128.add<T>(lower2<T>(r0, xRow, 32), lower2<T>(r0, xRow, 48)));
+  let q = r0 + pix;
+  for (let ow = 0; ow < nW; ow++) {
+    const q2 = q + pix;
+    const a0 = column3<T>(q, xRow, 0), b0 = column3<T>(q2, xRow, 0);
+    v128.store(o, v128.pmax<T>(v128.pmax<T>(p0, a0), b0)); p0 = b0;
+    const a1 = column3<T>(q, xRow, 16), b1 = column3<T>(q2, xRow, 16);
+    v128.store(o, v128.pmax<T>(v128.pmax<T>(p1, a1), b1), 16); p1 = b1;
+    const a2 = column3<T>(q, xRow, 32), b2 = column3<T>(q2, xRow, 32);
+    v128.store(o, v128.pmax<T>(v128.pmax<T>(p2, a2), b2), 32); p2 = b2;
+    const a3 = column3<T>(q, xRow, 48), b3 = column3<T>(q2, xRow, 48);
+    v128.store(o, v128.pmax<T>(v128.pmax<T>(p3, a3), b3), 48); p3 = b3;
+    const t0 = v128.add<T>(lower2<T>(q, xRow, 0), lower2<T>(q2, xRow, 0));
+    const t1 = v128.add<T>(lower2<T>(q, xRow, 16), lower2<T>(q2, xRow, 16));
+    const t2 = v128.add<T>(lower2<T>(q, xRow, 32), lower2<T>(q2, xRow, 32));
+    const t3 = v128.add<T>(lower2<T>(q, xRow, 48), lower2<T>(q2, xRow, 48));
+    s = v128.add<T>(s, v128.add<T>(v128.add<T>(t0, t1), v128.add<T>(t2, t3)));
+    q += 2 * pix;
+    o += pix;
+  }
+  return s;
+}
+
+/** The same over one vector of channels. */
+// @ts-ignore: decorator
+@inline function slide3s2x1<T>(r0: usize, xRow: usize, pix: usize, nW: i32, o: usize): v128 {
+  let p = column3<T>(r0, xRow, 0);
+  let s = lower2<T>(r0, xRow, 0);
+  let q = r0 + pix;
+  for (let ow = 0; ow < nW; ow++) {
+    const q2 = q + pix;
+    const a = column3<T>(q, xRow, 0), b = column3<T>(q2, xRow, 0);
+    v128.store(o, v128.pmax<T>(v128.pmax<T>(p, a), b)); p = b;
+    s = v128.add<T>(s, v128.add<T>(lower2<T>(q, xRow, 0), lower2<T>(q2, xRow, 0)));
+    q += 2 * pix;
+    o += pix;
+  }
+  return s;
+}
+
+/**
+ * Max pooling over 3x3 windows at stride 2 (the common overlapping pool), sliding along rows.
+ * NaN: each output row checks the sum of the two input rows it brings in (the top one was checked
+ * as the row above's bottom row, or up front for row 0); a row whose check, or whose predecessor's,
+ * is unordered is done again exactly.
+ */
+function max3s2<T>(x: usize, out: usize, m: i32, H: i32, W: i32, C: i32, nH: i32, nW: i32): void {
+  const sz = <usize>sizeof<T>();
+  const L = LANES<T>();
+  const pix = <usize>C * sz;
+  const xRow = <usize>W * pix;
+  const span = (2 * nW + 1) * C; // elements of an input row that windows read
+  let o = out;
+  for (let n = 0; n < m; n++) {
+    const img = x + <usize>n * <usize>H * xRow;
+    let carried = holdsNaN<T>(img, span);
+    for (let oh = 0; oh < nH; oh++) {
+      const r0 = img + <usize>(2 * oh) * xRow;
+      let s = v128.splat<T>(<T>0);
+      let c = 0;
+      for (; c + 4 * L <= C; c += 4 * L) s = v128.add<T>(s, slide3s2x4<T>(r0 + <usize>c * sz, xRow, pix, nW, o + <usize>c * sz));
+      for (; c + L <= C; c += L) s = v128.add<T>(s, slide3s2x1<T>(r0 + <usize>c * sz, xRow, pix, nW, o + <usize>c * sz));
+      if (c < C) {
+        // the scalar tail is exact already (max<T> propagates NaN)
+        for (let ow = 0; ow < nW; ow++) {
+          const win = r0 + <usize>(2 * ow) * pix;
+          for (let cc = c; cc < C; cc++) store<T>(o + <usize>ow * pix + <usize>cc * sz, window0<T>(true, win + <usize>cc * sz, xRow, pix, 3, 3));
+        }
+      }
+      const unordered = v128.any_true(v128.ne<T>(s, s));
+      if (unordered || carried) exactRow3s2<T>(r0, xRow, pix, C, nW, o);
+      carried = unordered;
+      o += <usize>nW * pix;
+    }
+  }
+}
+
 /**
  * out[n, oh, ow, c] = max (or mean) of x over the fH x fW window at (oh*sH, ow*sW).
  * REQUIRES: (nH-1)*sH + fH <= H, (nW-1)*sW + fW <= W.
@@ -141,7 +268,8 @@ export function poolForward<T>(
 ): void {
   // the common 2x2 and 3x3 windows get loops of constant length, which the engine unrolls
   if (isMax) {
-    if (fH == 2 && fW == 2) forward<T>(true, x, out, m, H, W, C, 2, 2, sH, sW, nH, nW);
+    if (fH == 3 && fW == 3 && sH == 2 && sW == 2) max3s2<T>(x, out, m, H, W, C, nH, nW);
+    else if (fH == 2 && fW == 2) forward<T>(true, x, out, m, H, W, C, 2, 2, sH, sW, nH, nW);
     else if (fH == 3 && fW == 3) forward<T>(true, x, out, m, H, W, C, 3, 3, sH, sW, nH, nW);
     else forward<T>(true, x, out, m, H, W, C, fH, fW, sH, sW, nH, nW);
   } else {

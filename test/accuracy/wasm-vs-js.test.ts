@@ -127,6 +127,24 @@ describe(`wasm vs js (property-based)`, () => {
 describe('special values in pooling windows', () => {
   // max pooling takes a fast max that drops NaN, plus a running sum that flags windows holding a NaN
   // (or both infinities) for an exact redo: these cases take every path of that scheme
+  // 3x3 stride-2 max pooling slides along rows and checks, per output row, only the input rows it
+  // brings in: a lone NaN at every position (each row, column and channel of every channel tail)
+  // must reach exactly the windows that hold it
+  it.each<DType>(['float32', 'float64'])('a lone NaN anywhere reaches exactly its windows in 3x3 stride-2 max pooling (%s)', (dtype) => {
+    for (const C of [1, 3, 5, 8, 17]) {
+      const shape = [2, 7, 6, C];
+      const base = Array.from(randn(rng(C), 2 * 7 * 6 * C));
+      for (let at = 0; at < base.length; at++) {
+        const values = base.slice();
+        values[at] = NaN;
+        const ref = js.poolForward(js.tensor(shape, values, dtype), { f: 3, stride: 2 }, 'max');
+        const got = wasm.poolForward(wasm.tensor(shape, values, dtype), { f: 3, stride: 2 }, 'max');
+        expectExact(got.A.data, ref.A.data, `NaN at ${at} of ${shape}`);
+        for (const t of [got.A, got.cache.A, ref.A]) t.dispose();
+      }
+    }
+  });
+
   it.each<DType>(['float32', 'float64'])('NaN and infinities pool like the js reference (%s)', async (dtype) => {
     for (const C of [1, 3, 4, 16, 17]) {
       const n = 2 * 6 * 5 * C;

@@ -30,3 +30,51 @@ export function zeroPad(
     dst += <usize>bottom * outRowBytes;
   }
 }
+
+/**
+ * Writes x (m, H, W, pixelBytes) in channel blocks: out[b][n][oh][ow][blockBytes], where block b
+ * holds bytes [b*blockBytes, (b+1)*blockBytes) of a pixel (zeros past pixelBytes), and each image
+ * sits at row top, column left of an outH x outW grid with a zero border. A kernel that reads a
+ * few channels of many pixels then reads contiguous memory. Reads x once, in order; writes each
+ * byte of out once.
+ * REQUIRES: blockBytes a multiple of 16, pixelBytes a multiple of 4; top + H <= outH,
+ * left + W <= outW; out holds ceil(pixelBytes / blockBytes) * m * outH * outW * blockBytes bytes.
+ */
+export function packBlocks(
+  x: usize, out: usize, m: i32, H: i32, W: i32, pixelBytes: i32, blockBytes: i32,
+  outH: i32, outW: i32, top: i32, left: i32,
+): void {
+  const blk = <usize>blockBytes;
+  const full = pixelBytes / blockBytes; // blocks whose bytes all come from x
+  const tailBytes = <usize>(pixelBytes - full * blockBytes);
+  const blocks = full + (tailBytes > 0 ? 1 : 0);
+  const blockStride = <usize>m * <usize>outH * <usize>outW * blk;
+  const zero = v128.splat<i32>(0);
+  let src = x, dst = out;
+  for (let n = 0; n < m; n++) {
+    for (let oh = 0; oh < outH; oh++) {
+      const rowInside = oh >= top && oh < top + H;
+      for (let ow = 0; ow < outW; ow++) {
+        let d = dst;
+        if (rowInside && ow >= left && ow < left + W) {
+          for (let b = 0; b < full; b++) {
+            for (let k: usize = 0; k < blk; k += 16) v128.store(d + k, v128.load(src + k));
+            src += blk;
+            d += blockStride;
+          }
+          if (tailBytes > 0) {
+            for (let k: usize = 0; k < blk; k += 16) v128.store(d + k, zero);
+            for (let k: usize = 0; k < tailBytes; k += 4) store<u32>(d + k, load<u32>(src + k));
+            src += tailBytes;
+          }
+        } else {
+          for (let b = 0; b < blocks; b++) {
+            for (let k: usize = 0; k < blk; k += 16) v128.store(d + k, zero);
+            d += blockStride;
+          }
+        }
+        dst += blk;
+      }
+    }
+  }
+}

@@ -135,21 +135,30 @@ export function conv2dForward<T>(
   }
 }
 
-// Filter-gradient tile: 4 input channels x NR output channels, summed over output rows
-// [r0, r1) of the flattened (m*nH) row index, added into dw.
+/** Input channels per block of the filter gradient's packed input. */
 // @ts-ignore: decorator
-@inline function filterTile4<T>(
+@inline export const CB = 4;
+
+// Filter-gradient tile: CB input channels x NR output channels, summed over output rows [r0, r1) of
+// the flattened (m*nH) row index, added into dw (validC rows of validN values). x and dz are one
+// channel block each of the packed input and output gradient, so both are read contiguously.
+// @ts-ignore: decorator
+@inline function filterTile<T>(
   x: usize, xImageBytes: usize, xRowStep: usize, xPixStep: usize,
-  dz: usize, dzPixBytes: usize, nH: i32, nW: i32, r0: i32, r1: i32,
-  dw: usize, dwRowBytes: usize, valid: i32,
+  dz: usize, nH: i32, nW: i32, r0: i32, r1: i32,
+  dw: usize, dwRowBytes: usize, validC: i32, validN: i32,
 ): void {
   const sz = <usize>sizeof<T>();
   const L = LANES<T>();
+  const dzPix = <usize>NR<T>() * sz;
   let c00 = v128.splat<T>(<T>0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  const n0 = r0 / nH;
+  let oh = r0 - n0 * nH;
+  let xRow = x + <usize>n0 * xImageBytes + <usize>oh * xRowStep;
+  let d = dz + <usize>r0 * <usize>nW * dzPix;
   for (let r = r0; r < r1; r++) {
-    const n = r / nH, oh = r - n * nH;
-    let p = x + <usize>n * xImageBytes + <usize>oh * xRowStep;
-    let d = dz + <usize>r * <usize>nW * dzPixBytes;
+    let p = xRow;
+    if (++oh < nH) { xRow += xRowStep; } else { oh = 0; xRow += xImageBytes - <usize>(nH - 1) * xRowStep; }
     for (let ow = 0; ow < nW; ow++) {
       const g0 = v128.load(d), g1 = v128.load(d, 16);
       const a0 = v128.load_splat<T>(p);
@@ -161,36 +170,13 @@ export function conv2dForward<T>(
       c20 = madd<T>(a2, g0, c20); c21 = madd<T>(a2, g1, c21);
       c30 = madd<T>(a3, g0, c30); c31 = madd<T>(a3, g1, c31);
       p += xPixStep;
-      d += dzPixBytes;
+      d += dzPix;
     }
   }
-  addTileRow<T>(dw, c00, c01, valid, L); dw += dwRowBytes;
-  addTileRow<T>(dw, c10, c11, valid, L); dw += dwRowBytes;
-  addTileRow<T>(dw, c20, c21, valid, L); dw += dwRowBytes;
-  addTileRow<T>(dw, c30, c31, valid, L);
-}
-
-// @ts-ignore: decorator
-@inline function filterTile1<T>(
-  x: usize, xImageBytes: usize, xRowStep: usize, xPixStep: usize,
-  dz: usize, dzPixBytes: usize, nH: i32, nW: i32, r0: i32, r1: i32,
-  dw: usize, valid: i32,
-): void {
-  const L = LANES<T>();
-  let c0 = v128.splat<T>(<T>0), c1 = c0;
-  for (let r = r0; r < r1; r++) {
-    const n = r / nH, oh = r - n * nH;
-    let p = x + <usize>n * xImageBytes + <usize>oh * xRowStep;
-    let d = dz + <usize>r * <usize>nW * dzPixBytes;
-    for (let ow = 0; ow < nW; ow++) {
-      const a = v128.load_splat<T>(p);
-      c0 = madd<T>(a, v128.load(d), c0);
-      c1 = madd<T>(a, v128.load(d, 16), c1);
-      p += xPixStep;
-      d += dzPixBytes;
-    }
-  }
-  addTileRow<T>(dw, c0, c1, valid, L);
+  addTileRow<T>(dw, c00, c01, validN, L);
+  if (validC > 1) addTileRow<T>(dw + dwRowBytes, c10, c11, validN, L);
+  if (validC > 2) addTileRow<T>(dw + 2 * dwRowBytes, c20, c21, validN, L);
+  if (validC > 3) addTileRow<T>(dw + 3 * dwRowBytes, c30, c31, validN, L);
 }
 
 // dw[0 .. valid) += (v0, v1)
@@ -218,44 +204,42 @@ export function conv2dForward<T>(
 
 /**
  * Filter gradient: dw[kh, kw, c, co] = sum over (n, oh, ow) of x[n, oh*sH+kh, ow*sW+kw, c] *
- * dz[n, oh, ow, co]. x is the padded input (m, H, W, C); dz is (m, nH, nW, Npad) with its
- * channels zero-padded to a multiple of NR (the caller copies it so). dw (fH, fW, C, N) is
- * overwritten. Output rows are taken in chunks so that one chunk of x and dz stays in cache
- * while every tile of dw consumes it.
+ * dz[n, oh, ow, co]. x is the padded input (m, H, W, C) packed by packBlocks into blocks of CB
+ * channels: [cb][n][h][w][CB]; dz is (m, nH, nW, N) packed into blocks of NR channels:
+ * [nb][n*nH*nW][NR] (both zero past C and N). dw (fH, fW, C, N) is overwritten. Output rows are
+ * taken in chunks so that a chunk's blocks stay in cache while every tap's tile consumes them.
  */
 export function conv2dBackwardFilter<T>(
-  x: usize, dz: usize, dw: usize,
+  xb: usize, dzb: usize, dw: usize,
   m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32,
-  nH: i32, nW: i32, N: i32, Npad: i32,
+  nH: i32, nW: i32, N: i32,
 ): void {
   const sz = <usize>sizeof<T>();
   const nr = NR<T>();
-  const xRowBytes = <usize>W * <usize>C * sz;
+  const cbPix = <usize>CB * sz;
+  const xRowBytes = <usize>W * cbPix;
   const xImageBytes = <usize>H * xRowBytes;
+  const xBlockBytes = <usize>m * xImageBytes;
   const xRowStep = <usize>sH * xRowBytes;
-  const xPixStep = <usize>sW * <usize>C * sz;
-  const dzPixBytes = <usize>Npad * sz;
+  const xPixStep = <usize>sW * cbPix;
+  const rows = m * nH;
+  const dzBlockBytes = <usize>rows * <usize>nW * <usize>nr * sz;
   const dwRowBytes = <usize>N * sz;
   memory.fill(dw, 0, <usize>fH * <usize>fW * <usize>C * dwRowBytes);
-  const rows = m * nH;
-  const chunk = max(1, 256 / max(1, nW));
+  const chunk = max(1, CHUNK_PIXELS / max(1, nW));
   for (let r0 = 0; r0 < rows; r0 += chunk) {
     const r1 = min(rows, r0 + chunk);
-    for (let kh = 0; kh < fH; kh++) {
-      for (let kw = 0; kw < fW; kw++) {
-        const xTap = x + <usize>kh * xRowBytes + <usize>kw * <usize>C * sz;
-        const dwTap = dw + <usize>(kh * fW + kw) * <usize>C * dwRowBytes;
-        for (let n0 = 0; n0 < N; n0 += nr) {
-          const valid = min(nr, N - n0);
-          const dzBlock = dz + <usize>n0 * sz;
-          let c = 0;
-          for (; c + 4 <= C; c += 4) {
-            filterTile4<T>(xTap + <usize>c * sz, xImageBytes, xRowStep, xPixStep, dzBlock, dzPixBytes,
-                           nH, nW, r0, r1, dwTap + <usize>c * dwRowBytes + <usize>n0 * sz, dwRowBytes, valid);
-          }
-          for (; c < C; c++) {
-            filterTile1<T>(xTap + <usize>c * sz, xImageBytes, xRowStep, xPixStep, dzBlock, dzPixBytes,
-                           nH, nW, r0, r1, dwTap + <usize>c * dwRowBytes + <usize>n0 * sz, valid);
+    for (let c0 = 0, cb = 0; c0 < C; c0 += CB, cb++) {
+      const validC = min(CB, C - c0);
+      const xBlock = xb + <usize>cb * xBlockBytes;
+      for (let n0 = 0, nb = 0; n0 < N; n0 += nr, nb++) {
+        const validN = min(nr, N - n0);
+        const dzBlock = dzb + <usize>nb * dzBlockBytes;
+        for (let kh = 0; kh < fH; kh++) {
+          for (let kw = 0; kw < fW; kw++) {
+            filterTile<T>(xBlock + <usize>kh * xRowBytes + <usize>kw * cbPix, xImageBytes, xRowStep, xPixStep,
+                          dzBlock, nH, nW, r0, r1,
+                          dw + (<usize>(kh * fW + kw) * <usize>C + <usize>c0) * dwRowBytes + <usize>n0 * sz, dwRowBytes, validC, validN);
           }
         }
       }
@@ -263,20 +247,49 @@ export function conv2dBackwardFilter<T>(
   }
 }
 
-/** Bias gradient: db[co] = sum over the P pixels of dz (P, N). */
+// @ts-ignore: decorator
+@inline const CHUNK_PIXELS = 256;
+
+/**
+ * Bias gradient: db[co] = sum over the P pixels of dz (P, N). Walks the pixels once per block of
+ * 4 vectors of channels, two pixels at a time into separate sums, so no add waits on the previous.
+ */
 export function biasGradient<T>(dz: usize, db: usize, P: i32, N: i32): void {
   const sz = <usize>sizeof<T>();
   const L = LANES<T>();
   const pix = <usize>N * sz;
   let c = 0;
-  for (; c + L <= N; c += L) {
-    let acc = v128.splat<T>(<T>0);
+  for (; c + 4 * L <= N; c += 4 * L) {
+    let a0 = v128.splat<T>(<T>0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
     let p = dz + <usize>c * sz;
-    for (let i = 0; i < P; i++) {
-      acc = v128.add<T>(acc, v128.load(p));
-      p += pix;
+    let i = 0;
+    for (; i + 2 <= P; i += 2) {
+      a0 = v128.add<T>(a0, v128.load(p)); a1 = v128.add<T>(a1, v128.load(p, 16));
+      a2 = v128.add<T>(a2, v128.load(p, 32)); a3 = v128.add<T>(a3, v128.load(p, 48));
+      const q = p + pix;
+      b0 = v128.add<T>(b0, v128.load(q)); b1 = v128.add<T>(b1, v128.load(q, 16));
+      b2 = v128.add<T>(b2, v128.load(q, 32)); b3 = v128.add<T>(b3, v128.load(q, 48));
+      p += 2 * pix;
     }
-    v128.store(db + <usize>c * sz, acc);
+    if (i < P) {
+      a0 = v128.add<T>(a0, v128.load(p)); a1 = v128.add<T>(a1, v128.load(p, 16));
+      a2 = v128.add<T>(a2, v128.load(p, 32)); a3 = v128.add<T>(a3, v128.load(p, 48));
+    }
+    const o = db + <usize>c * sz;
+    v128.store(o, v128.add<T>(a0, b0)); v128.store(o, v128.add<T>(a1, b1), 16);
+    v128.store(o, v128.add<T>(a2, b2), 32); v128.store(o, v128.add<T>(a3, b3), 48);
+  }
+  for (; c + L <= N; c += L) {
+    let a = v128.splat<T>(<T>0), b = a;
+    let p = dz + <usize>c * sz;
+    let i = 0;
+    for (; i + 2 <= P; i += 2) {
+      a = v128.add<T>(a, v128.load(p));
+      b = v128.add<T>(b, v128.load(p + pix));
+      p += 2 * pix;
+    }
+    if (i < P) a = v128.add<T>(a, v128.load(p));
+    v128.store(db + <usize>c * sz, v128.add<T>(a, b));
   }
   for (; c < N; c++) {
     let acc = <T>0;

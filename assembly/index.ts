@@ -1,10 +1,10 @@
 // The module's exports: each generic kernel instantiated for f32 and f64, named dtype_op.
 // Every export takes byte offsets into the imported memory and plain sizes; none allocates.
-import { zeroPad } from "./bytes";
+import { zeroPad, packBlocks } from "./bytes";
 import { packFilter, packBias, conv2dForward, conv2dBackwardFilter, biasGradient, dot } from "./conv";
 import { poolForward, poolBackward, maskFromWindow, fill } from "./pool";
 
-export { zeroPad };
+export { zeroPad, packBlocks };
 
 /** Where the caller's allocator may start: the end of this module's static data. */
 export function heapBase(): usize {
@@ -19,8 +19,8 @@ export function f64_pack_bias(b: usize, out: usize, N: i32): void { packBias<f64
 export function f32_conv2d_forward(x: usize, pw: usize, pb: usize, z: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, zPixBytes: usize, zRowBytes: usize, zImageBytes: usize): void { conv2dForward<f32>(x, pw, pb, z, m, H, W, C, fH, fW, sH, sW, nH, nW, N, zPixBytes, zRowBytes, zImageBytes); }
 export function f64_conv2d_forward(x: usize, pw: usize, pb: usize, z: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, zPixBytes: usize, zRowBytes: usize, zImageBytes: usize): void { conv2dForward<f64>(x, pw, pb, z, m, H, W, C, fH, fW, sH, sW, nH, nW, N, zPixBytes, zRowBytes, zImageBytes); }
 
-export function f32_conv2d_backward_filter(x: usize, dz: usize, dw: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, Npad: i32): void { conv2dBackwardFilter<f32>(x, dz, dw, m, H, W, C, fH, fW, sH, sW, nH, nW, N, Npad); }
-export function f64_conv2d_backward_filter(x: usize, dz: usize, dw: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, Npad: i32): void { conv2dBackwardFilter<f64>(x, dz, dw, m, H, W, C, fH, fW, sH, sW, nH, nW, N, Npad); }
+export function f32_conv2d_backward_filter(xb: usize, dzb: usize, dw: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32): void { conv2dBackwardFilter<f32>(xb, dzb, dw, m, H, W, C, fH, fW, sH, sW, nH, nW, N); }
+export function f64_conv2d_backward_filter(xb: usize, dzb: usize, dw: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32): void { conv2dBackwardFilter<f64>(xb, dzb, dw, m, H, W, C, fH, fW, sH, sW, nH, nW, N); }
 
 export function f32_bias_gradient(dz: usize, db: usize, P: i32, N: i32): void { biasGradient<f32>(dz, db, P, N); }
 export function f64_bias_gradient(dz: usize, db: usize, P: i32, N: i32): void { biasGradient<f64>(dz, db, P, N); }

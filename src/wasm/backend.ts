@@ -43,6 +43,9 @@ class DTypeKernels {
 
 const off = (t: Tensor) => (t as WasmTensor).offset;
 
+/** Input channels per block of the filter gradient's packed input (CB in assembly/conv.ts). */
+const FILTER_CHANNEL_BLOCK = 4;
+
 /**
  * Along one axis of the input gradient (filter size f, stride s, padding pad, input size n): for
  * each residue class of the padded coordinate that has taps and outputs, the first filter tap of its
@@ -132,13 +135,6 @@ export class WasmBackend extends BackendBase {
     return [Npad * tH * tW * C * sz, Npad * sz];
   }
 
-  /** A's address, or with padding, A zero-padded into the scratch block xp (m, Hp, Wp, C) and xp's. */
-  #paddedInput(g: ConvGeometry, A: Tensor, xp: number): number {
-    if (g.padH === 0 && g.padW === 0) return off(A);
-    this.#k.zeroPad(off(A), xp, g.m, g.H, g.W, g.C * A.itemBytes, g.Hp, g.Wp, g.padH, g.padW);
-    return xp;
-  }
-
   protected kConvForward(g: ConvGeometry, A: Tensor, W: Tensor, b: Tensor, Z: Tensor): void {
     const k = this.#kernels(g.dtype);
     const sz = A.itemBytes;
@@ -148,14 +144,20 @@ export class WasmBackend extends BackendBase {
       const tap = g.C * g.N * sz;
       k.packFilter(off(W), pw!, g.fH, g.fW, g.C, g.N, 0, g.fW * tap, tap, g.N * sz, sz);
       k.packBias(off(b), pb!, g.N);
-      const x = this.#paddedInput(g, A, xp!);
+      let x = off(A);
+      if (padded) {
+        this.#k.zeroPad(x, xp!, g.m, g.H, g.W, g.C * sz, g.Hp, g.Wp, g.padH, g.padW);
+        x = xp!;
+      }
       const pix = g.N * sz;
       k.convForward(x, pw!, pb!, off(Z), g.m, g.Hp, g.Wp, g.C, g.fH, g.fW, g.sH, g.sW, g.nH, g.nW, g.N,
         pix, g.nW * pix, g.nH * g.nW * pix);
     });
   }
 
-  // Filter gradient: a blocked reduction over output pixels of (padded input) x dZ.
+  // Filter gradient: a blocked reduction over output pixels of (padded input) x dZ, both first
+  // packed into channel blocks (4 input channels, NR output channels) so that its tiles read
+  // contiguous memory.
   // Input gradient, by stride residue: the padded input's pixel (ih, iw) receives dZ through the
   // taps kh = (f-1 - ih) mod s, +s, ... only, so each of the s x s residue classes of (ih, iw) is a
   // stride-1 convolution of dZ (zero-padded) with that sub-grid of the 180-degree-rotated filter,
@@ -167,25 +169,21 @@ export class WasmBackend extends BackendBase {
     const P = g.m * g.nH * g.nW;
     k.biasGradient(off(dZ), off(db), P, g.N);
 
-    const padded = g.padH > 0 || g.padW > 0;
+    const Cpad = Math.ceil(g.C / FILTER_CHANNEL_BLOCK) * FILTER_CHANNEL_BLOCK;
     const Npad = Math.ceil(g.N / k.NR) * k.NR;
     // dZ with zero borders wide enough for every tap of every residue
     const topH = Math.ceil((g.fH - 1) / g.sH), topW = Math.ceil((g.fW - 1) / g.sW);
     const Hz = topH + Math.floor((g.Hp - 1) / g.sH) + 1, Wz = topW + Math.floor((g.Wp - 1) / g.sW) + 1;
     const [wBytes, bBytes] = this.#packedBytes(k, Math.ceil(g.fH / g.sH), Math.ceil(g.fW / g.sW), g.N, g.C, sz);
     this.#withScratch('convBackward', [
-      padded ? g.m * g.Hp * g.Wp * g.C * sz : 0, // padded A
-      Npad !== g.N ? P * Npad * sz : 0, // dZ with channels padded to the block size
+      g.m * g.Hp * g.Wp * Cpad * sz, // padded A in blocks of 4 channels
+      P * Npad * sz, // dZ in blocks of NR channels
       g.m * Hz * Wz * g.N * sz, // dZ with zero borders
       wBytes, bBytes, // one residue's packed sub-filter; zero bias
-    ], (xp, dzc, dzp, pw, pb) => {
-      const x = this.#paddedInput(g, A, xp!);
-      let dz = off(dZ);
-      if (Npad !== g.N) {
-        this.#k.zeroPad(dz, dzc!, 1, P, g.N, sz, P, Npad, 0, 0);
-        dz = dzc!;
-      }
-      k.convBackwardFilter(x, dz, off(dW), g.m, g.Hp, g.Wp, g.C, g.fH, g.fW, g.sH, g.sW, g.nH, g.nW, g.N, Npad);
+    ], (xb, dzb, dzp, pw, pb) => {
+      this.#k.packBlocks(off(A), xb!, g.m, g.H, g.W, g.C * sz, FILTER_CHANNEL_BLOCK * sz, g.Hp, g.Wp, g.padH, g.padW);
+      this.#k.packBlocks(off(dZ), dzb!, 1, P, 1, g.N * sz, k.NR * sz, P, 1, 0, 0);
+      k.convBackwardFilter(xb!, dzb!, off(dW), g.m, g.Hp, g.Wp, g.C, g.fH, g.fW, g.sH, g.sW, g.nH, g.nW, g.N);
 
       this.#k.zeroPad(off(dZ), dzp!, g.m, g.nH, g.nW, g.N * sz, Hz, Wz, topH, topW);
       k.packBias(0, pb!, g.C);

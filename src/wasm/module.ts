@@ -10,6 +10,7 @@ export type WasmBuild = 'simd' | 'relaxed-simd';
 export interface KernelExports {
   heapBase(): number;
   zeroPad(x: number, out: number, m: number, H: number, W: number, pixelBytes: number, outH: number, outW: number, top: number, left: number): void;
+  packBlocks(x: number, out: number, m: number, H: number, W: number, pixelBytes: number, blockBytes: number, outH: number, outW: number, top: number, left: number): void;
   [name: `${'f32' | 'f64'}_${string}`]: (...args: number[]) => number | void;
 }
 

@@ -1,6 +1,7 @@
 // The implementations the benchmark compares, each prepared for one case: { name, run, result,
-// enter?, work?, note? }. `run` does the op once (outputs freed); `result` returns its output as a
-// flat NHWC Float64Array for the accuracy column; `enter` makes a peer's backend active.
+// enter?, work?, note? }, or { name, missing } where a peer has no kernel for the op. `run` does
+// the op once (outputs freed); `result` returns its output as a flat NHWC Float64Array for the
+// accuracy column; `enter` makes a peer's backend active.
 // Peers: tfjs-backend-wasm (XNNPACK, one thread), tfjs-backend-cpu, onnxruntime-web (wasm, one
 // thread) and onnxruntime-node (native CPU, one intra-op thread). ONNX Runtime is NCHW: it gets the
 // same values transposed, and its output is transposed back for the comparison.
@@ -67,7 +68,7 @@ export function cnnImpl(name, be, c) {
     return out;
   };
   const { data } = c;
-  if (c.op === 'conv forward' || c.op === 'conv backward') {
+  if (c.op.startsWith('conv ')) {
     const A = t(c.shapes.A, data.A), W = t(c.shapes.W, data.W), b = t(c.shapes.b, data.b);
     const hp = { stride: c.layer.s, pad: c.layer.p };
     if (c.op === 'conv forward') {
@@ -76,10 +77,17 @@ export function cnnImpl(name, be, c) {
     const { Z, cache } = be.convForward(A, W, b, hp);
     Z.dispose();
     const dZ = t(c.shapes.Z, data.dZ);
-    const backward = () => {
-      const g = be.convBackward(dZ, cache);
-      return [g.dA, g.dW, g.db];
-    };
+    const backward = {
+      'conv backward': () => {
+        const g = be.convBackward(dZ, cache);
+        return [g.dA, g.dW, g.db];
+      },
+      'conv input gradient': () => [be.convBackwardInput(dZ, cache)],
+      'conv filter gradient': () => {
+        const g = be.convBackwardFilter(dZ, cache);
+        return [g.dW, g.db];
+      },
+    }[c.op];
     return { name, run: () => backward().forEach((x) => x.dispose()), result: () => take(...backward()) };
   }
   if (c.op.endsWith('pool forward')) {
@@ -116,7 +124,7 @@ export function tfjsImpl(backend, c) {
   };
   const mk = (shape, values) => tf.tensor(Float32Array.from(values), shape);
   const kernel = (k, inputs, attrs) => tf.engine().runKernel(k, inputs, attrs);
-  if (c.op === 'conv forward' || c.op === 'conv backward') {
+  if (c.op.startsWith('conv ')) {
     const { s, p } = c.layer;
     const pad = [[0, 0], [p, p], [p, p], [0, 0]];
     const x = mk(c.shapes.A, data.A), w = mk(c.shapes.W, data.W), bias = mk([c.layer.N], data.b);
@@ -127,13 +135,21 @@ export function tfjsImpl(backend, c) {
     const dy = mk(c.shapes.Z, data.dZ);
     const convAttrs = { strides: [s, s], pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
     const input = () => kernel('Conv2DBackpropInput', { dy, filter: w }, { ...convAttrs, inputShape: c.shapes.A });
+    if (c.op === 'conv input gradient') {
+      return { name, enter, note: 'Conv2DBackpropInput (conv2dTranspose)', run: () => input().dispose(), result: () => read(input()) };
+    }
     if (!tf.getKernel('Conv2DBackpropFilter', backend)) {
+      for (const t of [dy, x, w, bias]) t.dispose();
+      return { name, missing: 'no Conv2DBackpropFilter kernel' + (c.op === 'conv backward' ? ' (its input gradient is timed in the conv input gradient rows)' : '') };
+    }
+    const filter = () => [kernel('Conv2DBackpropFilter', { x, dy }, { ...convAttrs, filterShape: c.shapes.W }), tf.sum(dy, [0, 1, 2])];
+    if (c.op === 'conv filter gradient') {
       return {
-        name, enter, work: c.work / 2, note: 'input gradient only: no Conv2DBackpropFilter kernel',
-        run: () => input().dispose(), result: null,
+        name, enter, note: 'Conv2DBackpropFilter + sum',
+        run: () => filter().forEach((y) => y.dispose()), result: () => concat(...filter().map(read)),
       };
     }
-    const all = () => [input(), kernel('Conv2DBackpropFilter', { x, dy }, { ...convAttrs, filterShape: c.shapes.W }), tf.sum(dy, [0, 1, 2])];
+    const all = () => [input(), ...filter()];
     return {
       name, enter, note: 'Conv2DBackpropInput + Conv2DBackpropFilter + sum',
       run: () => all().forEach((y) => y.dispose()), result: () => concat(...all().map(read)),
@@ -166,7 +182,7 @@ export function tfjsImpl(backend, c) {
 
 /** onnxruntime-web ('web') or onnxruntime-node ('node'); null for ops it has no kernel for. */
 export async function ortImpl(which, c) {
-  if (c.op.endsWith('backward')) return null; // inference runtime: no training kernels
+  if (c.op.endsWith('backward') || c.op.endsWith('gradient')) return null; // inference runtime: no training kernels
   const ort = which === 'web' ? ortWeb : ortNode;
   const options = which === 'web'
     ? { executionProviders: ['wasm'], graphOptimizationLevel: 'all' }

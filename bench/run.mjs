@@ -52,6 +52,9 @@ function makeCases() {
       const flops = 2 * sizeOf(shapes.Z) * f * f * C;
       cases.push({ op: 'conv forward', layer, dtype, shapes, data, work: flops, unit: 'GFLOP/s' });
       cases.push({ op: 'conv backward', layer, dtype, shapes, data, work: 2 * flops, unit: 'GFLOP/s' });
+      // backward as the peers split it: the input gradient (tfjs conv2dTranspose) and the filter gradient
+      cases.push({ op: 'conv input gradient', layer, dtype, shapes, data, work: flops, unit: 'GFLOP/s' });
+      cases.push({ op: 'conv filter gradient', layer, dtype, shapes, data, work: flops, unit: 'GFLOP/s' });
     }
     for (const pool of POOLS) {
       const [m, H, W, C] = pool.input;
@@ -109,12 +112,13 @@ async function main() {
       for (const b of ['wasm', 'cpu']) {
         // tfjs-cpu's conv gradients run near 0.04 GFLOP/s (12.7 s a call on 1x56x56x64 here): above
         // 0.2 GFLOP a call takes several seconds
-        if (b === 'cpu' && c.op === 'conv backward' && c.work > 2e8) {
-          skipped.push({ impl: 'tfjs-cpu', note: 'not run above 0.2 GFLOP: about 0.04 GFLOP/s (12.7 s a call on 1x56x56x64 here)' });
+        if (b === 'cpu' && c.op.startsWith('conv ') && c.op !== 'conv forward' && c.work > 2e8) {
+          skipped.push({ impl: 'tfjs-cpu', note: 'gradients not run above 0.2 GFLOP: about 0.04 GFLOP/s (12.7 s a call on 1x56x56x64 here)' });
           continue;
         }
         const impl = tfjsImpl(b, c);
-        if (impl) impls.push(impl);
+        if (impl?.missing) skipped.push({ impl: impl.name, note: impl.missing });
+        else if (impl) impls.push(impl);
       }
       for (const w of ['web', 'node']) {
         const impl = await ortImpl(w, c);

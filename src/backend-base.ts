@@ -12,6 +12,13 @@ import {
   type ConvGeometry, type PoolGeometry,
 } from './validate.js';
 
+/** The gradients one backward call writes: dA, or dW with db, or all three. */
+export interface ConvGradients {
+  readonly dA?: Tensor;
+  readonly dW?: Tensor;
+  readonly db?: Tensor;
+}
+
 export abstract class BackendBase implements Backend, TensorOwner {
   abstract readonly name: BackendName;
   abstract readonly features: Backend['features'];
@@ -32,7 +39,8 @@ export abstract class BackendBase implements Backend, TensorOwner {
   protected abstract kZeroPad(X: Tensor, out: Tensor, padH: number, padW: number): void;
   protected abstract kDot(a: Tensor, W: Tensor, bias: number): number;
   protected abstract kConvForward(g: ConvGeometry, A: Tensor, W: Tensor, b: Tensor, Z: Tensor): void;
-  protected abstract kConvBackward(g: ConvGeometry, dZ: Tensor, A: Tensor, W: Tensor, dA: Tensor, dW: Tensor, db: Tensor): void;
+  /** Writes the gradients asked for: dA, or dW with db, or all three. */
+  protected abstract kConvBackward(g: ConvGeometry, dZ: Tensor, A: Tensor, W: Tensor, grads: ConvGradients): void;
   protected abstract kPoolForward(g: PoolGeometry, A: Tensor, out: Tensor, mode: PoolMode): void;
   protected abstract kPoolBackward(g: PoolGeometry, A: Tensor, dA: Tensor, dAPrev: Tensor, mode: PoolMode): void;
   protected abstract kMask(x: Tensor, out: Tensor): void;
@@ -137,11 +145,29 @@ export abstract class BackendBase implements Backend, TensorOwner {
     const op = 'convBackward';
     const g = convBackwardGeometry(op, this, dZ, cache);
     return this.withOutputs((out) => {
+      const grads = { dA: out([g.m, g.H, g.W, g.C], g.dtype), dW: out([g.fH, g.fW, g.C, g.N], g.dtype), db: out([1, 1, 1, g.N], g.dtype) };
+      this.kConvBackward(g, dZ, cache.A, cache.W, grads);
+      return grads;
+    }, op);
+  }
+
+  convBackwardInput(dZ: Tensor, cache: ConvCache): Tensor {
+    const op = 'convBackwardInput';
+    const g = convBackwardGeometry(op, this, dZ, cache);
+    return this.withOutputs((out) => {
       const dA = out([g.m, g.H, g.W, g.C], g.dtype);
-      const dW = out([g.fH, g.fW, g.C, g.N], g.dtype);
-      const db = out([1, 1, 1, g.N], g.dtype);
-      this.kConvBackward(g, dZ, cache.A, cache.W, dA, dW, db);
-      return { dA, dW, db };
+      this.kConvBackward(g, dZ, cache.A, cache.W, { dA });
+      return dA;
+    }, op);
+  }
+
+  convBackwardFilter(dZ: Tensor, cache: ConvCache): { dW: Tensor; db: Tensor } {
+    const op = 'convBackwardFilter';
+    const g = convBackwardGeometry(op, this, dZ, cache);
+    return this.withOutputs((out) => {
+      const grads = { dW: out([g.fH, g.fW, g.C, g.N], g.dtype), db: out([1, 1, 1, g.N], g.dtype) };
+      this.kConvBackward(g, dZ, cache.A, cache.W, grads);
+      return grads;
     }, op);
   }
 

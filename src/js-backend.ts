@@ -1,7 +1,7 @@
 // The 'js' backend: plain TypeScript written from the seed's loops, window by window. It is the
 // oracle of the accuracy tests, so it favours being obviously correct over being fast: sums are
 // accumulated in float64 (JS numbers) and rounded to the tensor's dtype once, when stored.
-import { BackendBase } from './backend-base.js';
+import { BackendBase, type ConvGradients } from './backend-base.js';
 import { CnnAllocationError } from './errors.js';
 import { Tensor, type TensorOwner } from './tensor.js';
 import type { DType, PoolMode, TypedArray } from './types.js';
@@ -103,11 +103,13 @@ export class JsBackend extends BackendBase {
   // conv_backward: for every output (i, h, w, c):
   //   dA_prev_pad[window] += W[..., c] * dZ[i, h, w, c];  dW[..., c] += a_slice * dZ;  db[c] += dZ
   // then dA_prev = dA_prev_pad without its border (a slice that is correct for pad = 0 too).
-  protected kConvBackward(g: ConvGeometry, dZt: Tensor, A: Tensor, Wt: Tensor, dA: Tensor, dWt: Tensor, dbt: Tensor): void {
+  // Only the gradients asked for are accumulated.
+  protected kConvBackward(g: ConvGeometry, dZt: Tensor, A: Tensor, Wt: Tensor, grads: ConvGradients): void {
     const aPad = this.padded(g, A), W = Wt.data, dZ = dZt.data;
-    const daPad = new Float64Array(aPad.length);
-    const dW = new Float64Array(dWt.size);
-    const db = new Float64Array(dbt.size);
+    const wantInput = grads.dA !== undefined, wantFilter = grads.dW !== undefined;
+    const daPad = new Float64Array(wantInput ? aPad.length : 0);
+    const dW = new Float64Array(grads.dW?.size ?? 0);
+    const db = new Float64Array(grads.db?.size ?? 0);
     for (let i = 0; i < g.m; i++)
       for (let h = 0; h < g.nH; h++)
         for (let w = 0; w < g.nW; w++)
@@ -119,18 +121,20 @@ export class JsBackend extends BackendBase {
                 for (let k = 0; k < g.C; k++) {
                   const p = at(g.Hp, g.Wp, g.C, i, vertStart + kh, horizStart + kw, k);
                   const q = filterAt(g, kh, kw, k, c);
-                  daPad[p] = daPad[p]! + W[q]! * dz;
-                  dW[q] = dW[q]! + aPad[p]! * dz;
+                  if (wantInput) daPad[p] = daPad[p]! + W[q]! * dz;
+                  if (wantFilter) dW[q] = dW[q]! + aPad[p]! * dz;
                 }
-            db[c] = db[c]! + dz;
+            if (wantFilter) db[c] = db[c]! + dz;
           }
-    const da = dA.data;
-    for (let i = 0; i < g.m; i++)
-      for (let h = 0; h < g.H; h++)
-        for (let w = 0; w < g.W; w++)
-          for (let k = 0; k < g.C; k++) da[at(g.H, g.W, g.C, i, h, w, k)] = daPad[at(g.Hp, g.Wp, g.C, i, h + g.padH, w + g.padW, k)]!;
-    dWt.data.set(dW);
-    dbt.data.set(db);
+    if (grads.dA) {
+      const da = grads.dA.data;
+      for (let i = 0; i < g.m; i++)
+        for (let h = 0; h < g.H; h++)
+          for (let w = 0; w < g.W; w++)
+            for (let k = 0; k < g.C; k++) da[at(g.H, g.W, g.C, i, h, w, k)] = daPad[at(g.Hp, g.Wp, g.C, i, h + g.padH, w + g.padW, k)]!;
+    }
+    grads.dW?.data.set(dW);
+    grads.db?.data.set(db);
   }
 
   /** The window of channel c at output (i, h, w), row-major fH x fW. */

@@ -60,6 +60,10 @@ export interface Backend {
   convSingleStep(aSlice: Tensor, W: Tensor, b: Tensor): number;
   convForward(A: Tensor, W: Tensor, b: Tensor, hparameters: ConvHyperparameters): { Z: Tensor; cache: ConvCache };
   convBackward(dZ: Tensor, cache: ConvCache): { dA: Tensor; dW: Tensor; db: Tensor };
+  /** The input gradient alone (convBackward's dA): what a layer passes back, without dW and db. */
+  convBackwardInput(dZ: Tensor, cache: ConvCache): Tensor;
+  /** The filter and bias gradients alone (convBackward's dW and db): a network's first layer needs no dA. */
+  convBackwardFilter(dZ: Tensor, cache: ConvCache): { dW: Tensor; db: Tensor };
   poolForward(A: Tensor, hparameters: PoolHyperparameters, mode?: PoolMode): { A: Tensor; cache: PoolCache };
   createMaskFromWindow(x: Tensor): Tensor;
   distributeValue(dz: number, shape: readonly [number, number], dtype?: DType): Tensor;

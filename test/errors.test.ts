@@ -95,6 +95,20 @@ const cases: Case[] = [
   ['a pool cache given to convBackward', (be, t) => be.convBackward(t.Z, t.poolCache as never), 'cache', /convForward/],
   ['a conv cache given to poolBackward', (be, t) => be.poolBackward(t.P, t.cache as never), 'cache', /poolForward/],
   ['no cache', (be, t) => be.convBackward(t.Z, undefined as never), 'cache', /undefined/],
+  ['dZ of the wrong shape (convBackwardInput)', (be, t) => be.convBackwardInput(be.tensor([1, 3, 3, 7]), t.cache), 'dZ', /\[1, 3, 3, 8\]/],
+  ['dZ of the wrong dtype (convBackwardFilter)', (be, t) => be.convBackwardFilter(be.tensor([1, 3, 3, 8], null, 'float64'), t.cache), 'dZ', /float32/],
+  ['a pool cache given to convBackwardInput', (be, t) => be.convBackwardInput(t.Z, t.poolCache as never), 'cache', /convForward/],
+  ['no cache (convBackwardFilter)', (be, t) => be.convBackwardFilter(t.Z, null as never), 'cache', /null/],
+  ['a cache whose filter was disposed (convBackwardInput)', (be, t) => {
+    const W = be.tensor([3, 3, 3, 8]);
+    const { Z, cache } = be.convForward(t.A, W, t.b, { stride: 1, pad: 0 });
+    W.dispose();
+    try {
+      return be.convBackwardInput(Z, cache);
+    } finally {
+      Z.dispose();
+    }
+  }, 'W', /disposed/],
 ];
 
 describe.each(['wasm', 'js'] as const)('bad input on the %s backend', (name) => {

@@ -20,11 +20,13 @@ describe.each(['wasm', 'js'] as const)('memory on the %s backend', (name) => {
       const G = be.tensor(P.shape, randn(rand, P.size));
       const dZ = be.poolBackward(G, poolCache);
       const { dA, dW, db } = be.convBackward(dZ, cache);
+      const dAOnly = be.convBackwardInput(dZ, cache);
+      const { dW: dWOnly, db: dbOnly } = be.convBackwardFilter(dZ, cache);
       const x = be.tensor([2, 2], [1, 3, 3, 0]);
       const mask = be.createMaskFromWindow(x);
       const pad = be.zeroPad(A, 1);
       const share = be.distributeValue(1, [2, 2]);
-      for (const t of [A, W, b, Z, P, G, dZ, dA, dW, db, x, mask, pad, share]) t.dispose();
+      for (const t of [A, W, b, Z, P, G, dZ, dA, dW, db, dAOnly, dWOnly, dbOnly, x, mask, pad, share]) t.dispose();
       expect(be.memory().tensors).toBe(made);
     };
     const start = be.memory();

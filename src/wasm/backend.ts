@@ -1,7 +1,7 @@
 // The 'wasm' backend: tensors live in the module's linear memory (allocated by Arena), ops are one or
 // a few kernel calls with byte offsets. Scratch buffers (padded input, packed filter) are allocated
 // here, around the kernel call, and freed before the op returns.
-import { BackendBase } from '../backend-base.js';
+import { BackendBase, type ConvGradients } from '../backend-base.js';
 import { Tensor, type TensorOwner } from '../tensor.js';
 import type { DType, PoolMode, TypedArray } from '../types.js';
 import type { ConvGeometry, PoolGeometry } from '../validate.js';
@@ -155,36 +155,44 @@ export class WasmBackend extends BackendBase {
     });
   }
 
+  protected kConvBackward(g: ConvGeometry, dZ: Tensor, A: Tensor, W: Tensor, grads: ConvGradients): void {
+    // the public op's name, for an allocation error
+    const op = grads.dA ? (grads.dW ? 'convBackward' : 'convBackwardInput') : 'convBackwardFilter';
+    if (grads.dW && grads.db) this.#filterGradient(op, g, dZ, A, grads.dW, grads.db);
+    if (grads.dA) this.#inputGradient(op, g, dZ, W, grads.dA);
+  }
+
   // Filter gradient: a blocked reduction over output pixels of (padded input) x dZ, both first
   // packed into channel blocks (4 input channels, NR output channels) so that its tiles read
-  // contiguous memory.
+  // contiguous memory. Bias gradient: a sum over dZ's pixels.
+  #filterGradient(op: string, g: ConvGeometry, dZ: Tensor, A: Tensor, dW: Tensor, db: Tensor): void {
+    const k = this.#kernels(g.dtype);
+    const sz = A.itemBytes;
+    const P = g.m * g.nH * g.nW;
+    k.biasGradient(off(dZ), off(db), P, g.N);
+    const Cpad = Math.ceil(g.C / FILTER_CHANNEL_BLOCK) * FILTER_CHANNEL_BLOCK;
+    const Npad = Math.ceil(g.N / k.NR) * k.NR;
+    this.#withScratch(op, [g.m * g.Hp * g.Wp * Cpad * sz, P * Npad * sz], (xb, dzb) => {
+      this.#k.packBlocks(off(A), xb!, g.m, g.H, g.W, g.C * sz, FILTER_CHANNEL_BLOCK * sz, g.Hp, g.Wp, g.padH, g.padW);
+      this.#k.packBlocks(off(dZ), dzb!, 1, P, 1, g.N * sz, k.NR * sz, P, 1, 0, 0);
+      k.convBackwardFilter(xb!, dzb!, off(dW), g.m, g.Hp, g.Wp, g.C, g.fH, g.fW, g.sH, g.sW, g.nH, g.nW, g.N);
+    });
+  }
+
   // Input gradient, by stride residue: the padded input's pixel (ih, iw) receives dZ through the
   // taps kh = (f-1 - ih) mod s, +s, ... only, so each of the s x s residue classes of (ih, iw) is a
   // stride-1 convolution of dZ (zero-padded) with that sub-grid of the 180-degree-rotated filter,
   // its channels swapped. Each is written straight into dA at output stride s: no multiply by an
   // inserted zero, no cropping.
-  protected kConvBackward(g: ConvGeometry, dZ: Tensor, A: Tensor, W: Tensor, dA: Tensor, dW: Tensor, db: Tensor): void {
+  #inputGradient(op: string, g: ConvGeometry, dZ: Tensor, W: Tensor, dA: Tensor): void {
     const k = this.#kernels(g.dtype);
-    const sz = A.itemBytes;
-    const P = g.m * g.nH * g.nW;
-    k.biasGradient(off(dZ), off(db), P, g.N);
-
-    const Cpad = Math.ceil(g.C / FILTER_CHANNEL_BLOCK) * FILTER_CHANNEL_BLOCK;
-    const Npad = Math.ceil(g.N / k.NR) * k.NR;
+    const sz = dZ.itemBytes;
     // dZ with zero borders wide enough for every tap of every residue
     const topH = Math.ceil((g.fH - 1) / g.sH), topW = Math.ceil((g.fW - 1) / g.sW);
     const Hz = topH + Math.floor((g.Hp - 1) / g.sH) + 1, Wz = topW + Math.floor((g.Wp - 1) / g.sW) + 1;
     const [wBytes, bBytes] = this.#packedBytes(k, Math.ceil(g.fH / g.sH), Math.ceil(g.fW / g.sW), g.N, g.C, sz);
-    this.#withScratch('convBackward', [
-      g.m * g.Hp * g.Wp * Cpad * sz, // padded A in blocks of 4 channels
-      P * Npad * sz, // dZ in blocks of NR channels
-      g.m * Hz * Wz * g.N * sz, // dZ with zero borders
-      wBytes, bBytes, // one residue's packed sub-filter; zero bias
-    ], (xb, dzb, dzp, pw, pb) => {
-      this.#k.packBlocks(off(A), xb!, g.m, g.H, g.W, g.C * sz, FILTER_CHANNEL_BLOCK * sz, g.Hp, g.Wp, g.padH, g.padW);
-      this.#k.packBlocks(off(dZ), dzb!, 1, P, 1, g.N * sz, k.NR * sz, P, 1, 0, 0);
-      k.convBackwardFilter(xb!, dzb!, off(dW), g.m, g.Hp, g.Wp, g.C, g.fH, g.fW, g.sH, g.sW, g.nH, g.nW, g.N);
-
+    // dZ with zero borders; one residue's packed sub-filter; a zero bias
+    this.#withScratch(op, [g.m * Hz * Wz * g.N * sz, wBytes, bBytes], (dzp, pw, pb) => {
       this.#k.zeroPad(off(dZ), dzp!, g.m, g.nH, g.nW, g.N * sz, Hz, Wz, topH, topW);
       k.packBias(0, pb!, g.C);
       // a stride larger than the filter leaves residues that no tap reaches: their gradient is 0

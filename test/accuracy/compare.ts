@@ -1,7 +1,8 @@
 // One comparison of the wasm backend against the js reference, shared by the property test and
-// the tile-edge test: conv forward and all three gradients, each within its derived bound.
+// the tile-edge test: conv forward and all three gradients, each within its derived bound; the
+// split backward ops (convBackwardInput, convBackwardFilter) give exactly convBackward's values.
 import type { Backend, DType, Pair } from '../../src/index.js';
-import { absOf, copyTo, expectWithin, randn, rng, sumBound } from '../helpers.js';
+import { absOf, copyTo, expectExact, expectWithin, randn, rng, sumBound } from '../helpers.js';
 
 export interface ConvCase {
   m: number; H: number; W: number; C: number; N: number;
@@ -27,12 +28,21 @@ export function compareConv(wasm: Backend, js: Backend, c: ConvCase): void {
   const magGrad = js.convBackward(absOf(js, dZ), mag.cache);
 
   const got = wasm.convForward(copyTo(wasm, A), copyTo(wasm, W), copyTo(wasm, b), hp);
-  const gotGrad = wasm.convBackward(copyTo(wasm, dZ), got.cache);
+  const dZw = copyTo(wasm, dZ);
+  const gotGrad = wasm.convBackward(dZw, got.cache);
   const P = ref.Z.size / c.N;
   const tag = JSON.stringify(c);
   expectWithin(got.Z.data, ref.Z.data, sumBound(mag.Z.data, c.fH * c.fW * c.C + 1, c.dtype), `Z ${tag}`);
   expectWithin(gotGrad.dA.data, refGrad.dA.data, sumBound(magGrad.dA.data, c.fH * c.fW * c.N, c.dtype), `dA ${tag}`);
   expectWithin(gotGrad.dW.data, refGrad.dW.data, sumBound(magGrad.dW.data, P, c.dtype), `dW ${tag}`);
   expectWithin(gotGrad.db.data, refGrad.db.data, sumBound(magGrad.db.data, P, c.dtype), `db ${tag}`);
-  for (const t of [got.Z, gotGrad.dA, gotGrad.dW, gotGrad.db, got.cache.A, got.cache.W, got.cache.b]) t.dispose();
+  for (const [be, dz, cache, whole] of [[wasm, dZw, got.cache, gotGrad], [js, dZ, ref.cache, refGrad]] as const) {
+    const dA = be.convBackwardInput(dz, cache);
+    const { dW, db } = be.convBackwardFilter(dz, cache);
+    expectExact(dA.data, whole.dA.data, `${be.name} convBackwardInput ${tag}`);
+    expectExact(dW.data, whole.dW.data, `${be.name} convBackwardFilter dW ${tag}`);
+    expectExact(db.data, whole.db.data, `${be.name} convBackwardFilter db ${tag}`);
+    for (const t of [dA, dW, db]) t.dispose();
+  }
+  for (const t of [got.Z, gotGrad.dA, gotGrad.dW, gotGrad.db, got.cache.A, got.cache.W, got.cache.b, dZw]) t.dispose();
 }

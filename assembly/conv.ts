@@ -50,11 +50,13 @@ export function packBias<T>(b: usize, out: usize, N: i32): void {
   }
 }
 
-// 4 output pixels x NR channels. xi points at pixel i's window, whose kernel rows are xRowBytes
-// apart, each rowElems contiguous elements; zi at pixel i's output.
+// 4 output pixels x NR channels (WIDE) or x one vector of channels (a block whose valid channels
+// fit one vector: small channel counts, or the last block of a count that is not a multiple of
+// NR, which would otherwise multiply a vector of zeros). xi points at pixel i's window, whose
+// kernel rows are xRowBytes apart, each rowElems contiguous elements; zi at pixel i's output.
 // @ts-ignore: decorator
 @inline function convTile4<T>(
-  x0: usize, x1: usize, x2: usize, x3: usize, xRowBytes: usize, fH: i32, rowElems: i32,
+  WIDE: bool, x0: usize, x1: usize, x2: usize, x3: usize, xRowBytes: usize, fH: i32, rowElems: i32,
   w: usize, bias: usize, z0: usize, z1: usize, z2: usize, z3: usize, valid: i32,
 ): void {
   const sz = <usize>sizeof<T>();
@@ -64,15 +66,18 @@ export function packBias<T>(b: usize, out: usize, N: i32): void {
     const row = <usize>kh * xRowBytes;
     const end = row + <usize>rowElems * sz;
     for (let o = row; o < end; o += sz) {
-      const w0 = v128.load(w), w1 = v128.load(w, 16);
+      const w0 = v128.load(w);
       const a0 = v128.load_splat<T>(x0 + o);
       const a1 = v128.load_splat<T>(x1 + o);
       const a2 = v128.load_splat<T>(x2 + o);
       const a3 = v128.load_splat<T>(x3 + o);
-      c00 = madd<T>(a0, w0, c00); c01 = madd<T>(a0, w1, c01);
-      c10 = madd<T>(a1, w0, c10); c11 = madd<T>(a1, w1, c11);
-      c20 = madd<T>(a2, w0, c20); c21 = madd<T>(a2, w1, c21);
-      c30 = madd<T>(a3, w0, c30); c31 = madd<T>(a3, w1, c31);
+      c00 = madd<T>(a0, w0, c00); c10 = madd<T>(a1, w0, c10);
+      c20 = madd<T>(a2, w0, c20); c30 = madd<T>(a3, w0, c30);
+      if (WIDE) {
+        const w1 = v128.load(w, 16);
+        c01 = madd<T>(a0, w1, c01); c11 = madd<T>(a1, w1, c11);
+        c21 = madd<T>(a2, w1, c21); c31 = madd<T>(a3, w1, c31);
+      }
       w += 32;
     }
   }
@@ -83,10 +88,12 @@ export function packBias<T>(b: usize, out: usize, N: i32): void {
     v128.store(z2, c20); v128.store(z2, c21, 16);
     v128.store(z3, c30); v128.store(z3, c31, 16);
   } else {
-    storeLanes<T>(z0, c00, valid); storeLanes<T>(z0 + 16, c01, valid - L);
-    storeLanes<T>(z1, c10, valid); storeLanes<T>(z1 + 16, c11, valid - L);
-    storeLanes<T>(z2, c20, valid); storeLanes<T>(z2 + 16, c21, valid - L);
-    storeLanes<T>(z3, c30, valid); storeLanes<T>(z3 + 16, c31, valid - L);
+    storeLanes<T>(z0, c00, valid); storeLanes<T>(z1, c10, valid);
+    storeLanes<T>(z2, c20, valid); storeLanes<T>(z3, c30, valid);
+    if (WIDE) {
+      storeLanes<T>(z0 + 16, c01, valid - L); storeLanes<T>(z1 + 16, c11, valid - L);
+      storeLanes<T>(z2 + 16, c21, valid - L); storeLanes<T>(z3 + 16, c31, valid - L);
+    }
   }
 }
 
@@ -129,8 +136,14 @@ export function conv2dForward<T>(
     if (left > 1) { left--; if (++ow < nW) { xi += xPixStep; zi += zPixBytes; } else { ow = 0; if (++oh < nH) { xRow += xRowStep; zRow += zRowBytes; } else { oh = 0; xImage += xImageBytes; zImage += zImageBytes; xRow = xImage; zRow = zImage; } xi = xRow; zi = zRow; } } else { left = 0; }
     for (let n0 = 0, blk = 0; n0 < N; n0 += nr, blk++) {
       const off = <usize>n0 * sz;
-      convTile4<T>(x0, x1, x2, x3, xRowBytes, fH, rowElems, packedW + <usize>blk * blockBytes, packedB + off,
-                   z0 + off, z1 + off, z2 + off, z3 + off, min(nr, N - n0));
+      const valid = min(nr, N - n0);
+      if (valid > LANES<T>()) {
+        convTile4<T>(true, x0, x1, x2, x3, xRowBytes, fH, rowElems, packedW + <usize>blk * blockBytes, packedB + off,
+                     z0 + off, z1 + off, z2 + off, z3 + off, valid);
+      } else {
+        convTile4<T>(false, x0, x1, x2, x3, xRowBytes, fH, rowElems, packedW + <usize>blk * blockBytes, packedB + off,
+                     z0 + off, z1 + off, z2 + off, z3 + off, valid);
+      }
     }
   }
 }

@@ -22,20 +22,86 @@ export function packFilter<T>(
   firstTap: isize, rowStride: isize, tapStride: isize, cStride: isize, nStride: isize,
 ): void {
   const nr = NR<T>();
+  const L = LANES<T>();
   const sz = <usize>sizeof<T>();
-  let dst = out;
-  for (let n0 = 0; n0 < N; n0 += nr) {
-    const valid = min(nr, N - n0);
-    for (let th = 0; th < tH; th++) {
-      for (let tw = 0; tw < tW; tw++) {
-        for (let c = 0; c < C; c++) {
-          const src = <isize>w + firstTap + <isize>th * rowStride + <isize>tw * tapStride + <isize>c * cStride + <isize>n0 * nStride;
-          let j = 0;
-          for (; j < valid; j++) store<T>(dst + <usize>j * sz, load<T>(<usize>(src + <isize>j * nStride)));
-          for (; j < nr; j++) store<T>(dst + <usize>j * sz, <T>0);
-          dst += <usize>nr * sz;
+  const blockBytes = <usize>tH * <usize>tW * <usize>C * <usize>nr * sz;
+  const cBytes = <usize>nr * sz; // one (tap, c) row of a block
+  // the forward filter: output channels contiguous, so a full block row is two vector copies; the
+  // input gradient's rotated filter: input channels contiguous, so L of them are transposed at once
+  const contiguous = nStride == <isize>sz;
+  const transposing = !contiguous && cStride == <isize>sz;
+  const fullBlocks = N / nr;
+  for (let th = 0; th < tH; th++) {
+    for (let tw = 0; tw < tW; tw++) {
+      const tap = <isize>w + firstTap + <isize>th * rowStride + <isize>tw * tapStride;
+      const tapOut = out + <usize>((th * tW + tw) * C) * cBytes;
+      let c = 0;
+      if (transposing) {
+        for (; c + L <= C; c += L) {
+          for (let blk = 0; blk < fullBlocks; blk++) {
+            transposeRows<T>(<usize>(tap + <isize>c * cStride + <isize>(blk * nr) * nStride), <usize>nStride,
+                             tapOut + <usize>blk * blockBytes + <usize>c * cBytes, cBytes);
+          }
+          for (let cc = c; cc < c + L; cc++) {
+            for (let blk = fullBlocks, n0 = fullBlocks * nr; n0 < N; n0 += nr, blk++) {
+              copyRow<T>(tap + <isize>cc * cStride + <isize>n0 * nStride, nStride, min(nr, N - n0), false,
+                         tapOut + <usize>blk * blockBytes + <usize>cc * cBytes);
+            }
+          }
         }
       }
+      for (; c < C; c++) {
+        for (let blk = 0, n0 = 0; n0 < N; n0 += nr, blk++) {
+          copyRow<T>(tap + <isize>c * cStride + <isize>n0 * nStride, nStride, min(nr, N - n0), contiguous,
+                     tapOut + <usize>blk * blockBytes + <usize>c * cBytes);
+        }
+      }
+    }
+  }
+}
+
+/** One packed row: NR values read nStride bytes apart from `from` (valid of them, zeros after). */
+// @ts-ignore: decorator
+@inline function copyRow<T>(from: isize, nStride: isize, valid: i32, contiguous: bool, dst: usize): void {
+  const nr = NR<T>();
+  const sz = <usize>sizeof<T>();
+  if (contiguous && valid == nr) {
+    v128.store(dst, v128.load(<usize>from));
+    v128.store(dst, v128.load(<usize>from, 16), 16);
+  } else {
+    let j = 0;
+    for (; j < valid; j++) store<T>(dst + <usize>j * sz, load<T>(<usize>(from + <isize>j * nStride)));
+    for (; j < nr; j++) store<T>(dst + <usize>j * sz, <T>0);
+  }
+}
+
+/**
+ * NR source rows (rowStride bytes apart), each holding one vector of L consecutive input channels,
+ * written as L packed rows of NR values (dstStride bytes apart): an NR x L transpose in registers.
+ */
+// @ts-ignore: decorator
+@inline function transposeRows<T>(src: usize, rowStride: usize, dst: usize, dstStride: usize): void {
+  if (sizeof<T>() == 4) {
+    // two 4x4 transposes: rows 0-3 give each channel's first vector, rows 4-7 its second
+    for (let half: usize = 0; half < 2; half++) {
+      const p = src + half * 4 * rowStride;
+      const r0 = v128.load(p), r1 = v128.load(p + rowStride), r2 = v128.load(p + 2 * rowStride), r3 = v128.load(p + 3 * rowStride);
+      const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+      const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+      const q = dst + half * 16;
+      v128.store(q, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+      v128.store(q + dstStride, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
+      v128.store(q + 2 * dstStride, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
+      v128.store(q + 3 * dstStride, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+    }
+  } else {
+    // two 2x2 transposes
+    for (let half: usize = 0; half < 2; half++) {
+      const p = src + half * 2 * rowStride;
+      const r0 = v128.load(p), r1 = v128.load(p + rowStride);
+      const q = dst + half * 16;
+      v128.store(q, v128.shuffle<f64>(r0, r1, 0, 2));
+      v128.store(q + dstStride, v128.shuffle<f64>(r0, r1, 1, 3));
     }
   }
 }
@@ -120,6 +186,12 @@ export function conv2dForward<T>(
   const xPixStep = <usize>sW * <usize>C * sz;
   const xRowStep = <usize>sH * xRowBytes;
   const blockBytes = <usize>fH * <usize>rowElems * <usize>nr * sz;
+  // Blocks of output channels are taken in chunks whose packed filter stays in cache while every
+  // pixel passes through it: a large filter (many channels) is then read from memory once, not
+  // once per 4 pixels.
+  const chunkBlocks = max(1, <i32>(FILTER_CHUNK_BYTES / blockBytes));
+  for (let firstN = 0; firstN < N; firstN += chunkBlocks * nr) {
+  const lastN = min(N, firstN + chunkBlocks * nr);
   // the next pixel to hand out: its counters (oh, ow), its image's, its row's and its own addresses
   let oh = 0, ow = 0;
   let xImage = x, zImage = z, xRow = x, zRow = z, xi = x, zi = z;
@@ -134,7 +206,7 @@ export function conv2dForward<T>(
     if (left > 1) { left--; if (++ow < nW) { xi += xPixStep; zi += zPixBytes; } else { ow = 0; if (++oh < nH) { xRow += xRowStep; zRow += zRowBytes; } else { oh = 0; xImage += xImageBytes; zImage += zImageBytes; xRow = xImage; zRow = zImage; } xi = xRow; zi = zRow; } }
     const x3 = xi, z3 = zi;
     if (left > 1) { left--; if (++ow < nW) { xi += xPixStep; zi += zPixBytes; } else { ow = 0; if (++oh < nH) { xRow += xRowStep; zRow += zRowBytes; } else { oh = 0; xImage += xImageBytes; zImage += zImageBytes; xRow = xImage; zRow = zImage; } xi = xRow; zi = zRow; } } else { left = 0; }
-    for (let n0 = 0, blk = 0; n0 < N; n0 += nr, blk++) {
+    for (let n0 = firstN, blk = firstN / nr; n0 < lastN; n0 += nr, blk++) {
       const off = <usize>n0 * sz;
       const valid = min(nr, N - n0);
       if (valid > LANES<T>()) {
@@ -146,7 +218,12 @@ export function conv2dForward<T>(
       }
     }
   }
+  }
 }
+
+/** Bytes of packed filter that conv2dForward keeps in cache while all pixels pass (half of a 1 MiB L2). */
+// @ts-ignore: decorator
+@inline const FILTER_CHUNK_BYTES: usize = 512 * 1024;
 
 /** Input channels per block of the filter gradient's packed input. */
 // @ts-ignore: decorator
@@ -159,7 +236,7 @@ export function conv2dForward<T>(
 @inline function filterTile<T>(
   x: usize, xImageBytes: usize, xRowStep: usize, xPixStep: usize,
   dz: usize, nH: i32, nW: i32, r0: i32, r1: i32,
-  dw: usize, dwRowBytes: usize, validC: i32, validN: i32,
+  dw: usize, dwRowBytes: usize, validC: i32, validN: i32, first: bool,
 ): void {
   const sz = <usize>sizeof<T>();
   const L = LANES<T>();
@@ -186,10 +263,25 @@ export function conv2dForward<T>(
       d += dzPix;
     }
   }
-  addTileRow<T>(dw, c00, c01, validN, L);
-  if (validC > 1) addTileRow<T>(dw + dwRowBytes, c10, c11, validN, L);
-  if (validC > 2) addTileRow<T>(dw + 2 * dwRowBytes, c20, c21, validN, L);
-  if (validC > 3) addTileRow<T>(dw + 3 * dwRowBytes, c30, c31, validN, L);
+  if (first) {
+    // the first chunk of rows writes dw; later chunks add to it
+    storeTileRow<T>(dw, c00, c01, validN, L);
+    if (validC > 1) storeTileRow<T>(dw + dwRowBytes, c10, c11, validN, L);
+    if (validC > 2) storeTileRow<T>(dw + 2 * dwRowBytes, c20, c21, validN, L);
+    if (validC > 3) storeTileRow<T>(dw + 3 * dwRowBytes, c30, c31, validN, L);
+  } else {
+    addTileRow<T>(dw, c00, c01, validN, L);
+    if (validC > 1) addTileRow<T>(dw + dwRowBytes, c10, c11, validN, L);
+    if (validC > 2) addTileRow<T>(dw + 2 * dwRowBytes, c20, c21, validN, L);
+    if (validC > 3) addTileRow<T>(dw + 3 * dwRowBytes, c30, c31, validN, L);
+  }
+}
+
+// dw[0 .. valid) = (v0, v1)
+// @ts-ignore: decorator
+@inline function storeTileRow<T>(dw: usize, v0: v128, v1: v128, valid: i32, L: i32): void {
+  storeLanes<T>(dw, v0, valid);
+  storeLanes<T>(dw + 16, v1, valid - L);
 }
 
 // dw[0 .. valid) += (v0, v1)
@@ -219,8 +311,9 @@ export function conv2dForward<T>(
  * Filter gradient: dw[kh, kw, c, co] = sum over (n, oh, ow) of x[n, oh*sH+kh, ow*sW+kw, c] *
  * dz[n, oh, ow, co]. x is the padded input (m, H, W, C) packed by packBlocks into blocks of CB
  * channels: [cb][n][h][w][CB]; dz is (m, nH, nW, N) packed into blocks of NR channels:
- * [nb][n*nH*nW][NR] (both zero past C and N). dw (fH, fW, C, N) is overwritten. Output rows are
- * taken in chunks so that a chunk's blocks stay in cache while every tap's tile consumes them.
+ * [nb][n*nH*nW][NR] (both zero past C and N). Output rows are taken in chunks so that a chunk's
+ * blocks stay in cache while every tap's tile consumes them. dw (fH, fW, C, N) is overwritten: the
+ * first chunk stores its sums, later chunks add theirs.
  */
 export function conv2dBackwardFilter<T>(
   xb: usize, dzb: usize, dw: usize,
@@ -238,7 +331,6 @@ export function conv2dBackwardFilter<T>(
   const rows = m * nH;
   const dzBlockBytes = <usize>rows * <usize>nW * <usize>nr * sz;
   const dwRowBytes = <usize>N * sz;
-  memory.fill(dw, 0, <usize>fH * <usize>fW * <usize>C * dwRowBytes);
   const chunk = max(1, CHUNK_PIXELS / max(1, nW));
   for (let r0 = 0; r0 < rows; r0 += chunk) {
     const r1 = min(rows, r0 + chunk);
@@ -252,7 +344,7 @@ export function conv2dBackwardFilter<T>(
           for (let kw = 0; kw < fW; kw++) {
             filterTile<T>(xBlock + <usize>kh * xRowBytes + <usize>kw * cbPix, xImageBytes, xRowStep, xPixStep,
                           dzBlock, nH, nW, r0, r1,
-                          dw + (<usize>(kh * fW + kw) * <usize>C + <usize>c0) * dwRowBytes + <usize>n0 * sz, dwRowBytes, validC, validN);
+                          dw + (<usize>(kh * fW + kw) * <usize>C + <usize>c0) * dwRowBytes + <usize>n0 * sz, dwRowBytes, validC, validN, r0 == 0);
           }
         }
       }

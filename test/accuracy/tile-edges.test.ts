@@ -25,3 +25,13 @@ describe.each<DType>(['float32', 'float64'])('tile edges, %s', (dtype) => {
     });
   });
 });
+
+// conv2dForward takes output-channel blocks in chunks of 512 KiB of packed filter (FILTER_CHUNK_BYTES
+// in assembly/conv.ts): a filter of 3x3x64x256 float32 (576 KiB) spans two chunks, float64 several
+describe.each<DType>(['float32', 'float64'])('a filter larger than one chunk, %s', (dtype) => {
+  it('3x3x64 to 256 and to 250 channels, forward and backward', () => {
+    for (const N of [256, 250]) {
+      compareConv(wasm, js, { m: 1, H: 3, W: 4, C: 64, N, fH: 3, fW: 3, sH: 1, sW: 1, padH: 1, padW: 1, dtype, seed: N });
+    }
+  });
+});

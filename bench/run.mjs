@@ -29,6 +29,10 @@ const CONV_LAYERS = [
   { name: '32x28x28x32 k5 to 64 s1 p2', m: 32, H: 28, W: 28, C: 32, f: 5, N: 64, s: 1, p: 2 },
   { name: '8x32x32x3 k3 to 16 s1 p1', m: 8, H: 32, W: 32, C: 3, f: 3, N: 16, s: 1, p: 1 },
   { name: '4x33x33x24 k3 to 48 s2 p1', m: 4, H: 33, W: 33, C: 24, f: 3, N: 48, s: 2, p: 1 },
+  // beyond the targets' layers: a pointwise (1x1) layer, and a late layer whose filter (9 MiB) is far
+  // larger than its input
+  { name: '1x28x28x128 k1 to 128 s1 p0', m: 1, H: 28, W: 28, C: 128, f: 1, N: 128, s: 1, p: 0 },
+  { name: '1x7x7x512 k3 to 512 s1 p1', m: 1, H: 7, W: 7, C: 512, f: 3, N: 512, s: 1, p: 1 },
 ];
 const POOLS = [
   { input: [5, 5, 3, 2], f: 2, s: 1, name: 'seed 5x5x3x2 f2 s1' },

@@ -225,6 +225,111 @@ export function conv2dForward<T>(
 // @ts-ignore: decorator
 @inline const FILTER_CHUNK_BYTES: usize = 512 * 1024;
 
+/**
+ * Packs a filter for conv2dForwardDot: [n][th][tw][c], each output channel's taps as rows of
+ * tW*C contiguous values. Source addressing as packFilter's.
+ * REQUIRES: out holds N * tH * tW * C elements.
+ */
+export function packFilterRows<T>(
+  w: usize, out: usize, tH: i32, tW: i32, C: i32, N: i32,
+  firstTap: isize, rowStride: isize, tapStride: isize, cStride: isize, nStride: isize,
+): void {
+  const sz = <usize>sizeof<T>();
+  let dst = out;
+  for (let n = 0; n < N; n++) {
+    for (let th = 0; th < tH; th++) {
+      for (let tw = 0; tw < tW; tw++) {
+        const src = <isize>w + firstTap + <isize>th * rowStride + <isize>tw * tapStride + <isize>n * nStride;
+        for (let c = 0; c < C; c++) {
+          store<T>(dst, load<T>(<usize>(src + <isize>c * cStride)));
+          dst += sz;
+        }
+      }
+    }
+  }
+}
+
+// 4 output pixels x 2 output channels (ONE: 1) as dot products along each window row: the window
+// row's fW*C values are contiguous in x and in the packed filter row, so both are read as vectors
+// and every lane does useful work however few the output channels are. Sums are reduced across
+// lanes at the end.
+// @ts-ignore: decorator
+@inline function dotTile<T>(
+  ONE: bool, x0: usize, x1: usize, x2: usize, x3: usize, xRowBytes: usize, fH: i32, rowBytes: usize,
+  w0: usize, w1: usize, b0: T, b1: T, z0: usize, z1: usize, z2: usize, z3: usize,
+): void {
+  const sz = <usize>sizeof<T>();
+  let c00 = v128.splat<T>(<T>0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  for (let kh = 0; kh < fH; kh++) {
+    const row = <usize>kh * xRowBytes;
+    const end = row + rowBytes;
+    for (let o = row; o < end; o += 16) {
+      const a0 = v128.load(x0 + o), a1 = v128.load(x1 + o), a2 = v128.load(x2 + o), a3 = v128.load(x3 + o);
+      const v0 = v128.load(w0);
+      c00 = madd<T>(a0, v0, c00); c10 = madd<T>(a1, v0, c10);
+      c20 = madd<T>(a2, v0, c20); c30 = madd<T>(a3, v0, c30);
+      if (!ONE) {
+        const v1 = v128.load(w1);
+        c01 = madd<T>(a0, v1, c01); c11 = madd<T>(a1, v1, c11);
+        c21 = madd<T>(a2, v1, c21); c31 = madd<T>(a3, v1, c31);
+      }
+      w0 += 16;
+      w1 += 16;
+    }
+  }
+  store<T>(z0, sumLanes<T>(c00) + b0); store<T>(z1, sumLanes<T>(c10) + b0);
+  store<T>(z2, sumLanes<T>(c20) + b0); store<T>(z3, sumLanes<T>(c30) + b0);
+  if (!ONE) {
+    store<T>(z0 + sz, sumLanes<T>(c01) + b1); store<T>(z1 + sz, sumLanes<T>(c11) + b1);
+    store<T>(z2 + sz, sumLanes<T>(c21) + b1); store<T>(z3 + sz, sumLanes<T>(c31) + b1);
+  }
+}
+
+/**
+ * conv2dForward for few output channels: the same convolution, the same arguments and pixel order,
+ * with the filter packed by packFilterRows and the bias by packBias; each output channel's value is
+ * a dot product along the window rows (dotTile).
+ * REQUIRES: fW*C a multiple of LANES<T>() (window rows are whole vectors); as conv2dForward.
+ */
+export function conv2dForwardDot<T>(
+  x: usize, packedW: usize, packedB: usize, z: usize,
+  m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32,
+  nH: i32, nW: i32, N: i32, zPixBytes: usize, zRowBytes: usize, zImageBytes: usize,
+): void {
+  const sz = <usize>sizeof<T>();
+  const rowBytes = <usize>(fW * C) * sz;
+  const filterBytes = <usize>fH * rowBytes; // one output channel's packed taps
+  const xRowBytes = <usize>W * <usize>C * sz;
+  const xImageBytes = <usize>H * xRowBytes;
+  const xPixStep = <usize>sW * <usize>C * sz;
+  const xRowStep = <usize>sH * xRowBytes;
+  let oh = 0, ow = 0;
+  let xImage = x, zImage = z, xRow = x, zRow = z, xi = x, zi = z;
+  let left = m * nH * nW;
+  while (left > 0) {
+    const x0 = xi, z0 = zi;
+    if (left > 1) { left--; if (++ow < nW) { xi += xPixStep; zi += zPixBytes; } else { ow = 0; if (++oh < nH) { xRow += xRowStep; zRow += zRowBytes; } else { oh = 0; xImage += xImageBytes; zImage += zImageBytes; xRow = xImage; zRow = zImage; } xi = xRow; zi = zRow; } }
+    const x1 = xi, z1 = zi;
+    if (left > 1) { left--; if (++ow < nW) { xi += xPixStep; zi += zPixBytes; } else { ow = 0; if (++oh < nH) { xRow += xRowStep; zRow += zRowBytes; } else { oh = 0; xImage += xImageBytes; zImage += zImageBytes; xRow = xImage; zRow = zImage; } xi = xRow; zi = zRow; } }
+    const x2 = xi, z2 = zi;
+    if (left > 1) { left--; if (++ow < nW) { xi += xPixStep; zi += zPixBytes; } else { ow = 0; if (++oh < nH) { xRow += xRowStep; zRow += zRowBytes; } else { oh = 0; xImage += xImageBytes; zImage += zImageBytes; xRow = xImage; zRow = zImage; } xi = xRow; zi = zRow; } }
+    const x3 = xi, z3 = zi;
+    if (left > 1) { left--; if (++ow < nW) { xi += xPixStep; zi += zPixBytes; } else { ow = 0; if (++oh < nH) { xRow += xRowStep; zRow += zRowBytes; } else { oh = 0; xImage += xImageBytes; zImage += zImageBytes; xRow = xImage; zRow = zImage; } xi = xRow; zi = zRow; } } else { left = 0; }
+    let n = 0;
+    for (; n + 2 <= N; n += 2) {
+      const off = <usize>n * sz;
+      dotTile<T>(false, x0, x1, x2, x3, xRowBytes, fH, rowBytes,
+                 packedW + <usize>n * filterBytes, packedW + <usize>(n + 1) * filterBytes,
+                 load<T>(packedB + off), load<T>(packedB + off + sz), z0 + off, z1 + off, z2 + off, z3 + off);
+    }
+    if (n < N) {
+      const off = <usize>n * sz;
+      dotTile<T>(true, x0, x1, x2, x3, xRowBytes, fH, rowBytes, packedW + <usize>n * filterBytes, 0,
+                 load<T>(packedB + off), <T>0, z0 + off, z1 + off, z2 + off, z3 + off);
+    }
+  }
+}
+
 /** Input channels per block of the filter gradient's packed input. */
 // @ts-ignore: decorator
 @inline export const CB = 4;

@@ -1,7 +1,7 @@
 // The module's exports: each generic kernel instantiated for f32 and f64, named dtype_op.
 // Every export takes byte offsets into the imported memory and plain sizes; none allocates.
 import { zeroPad, packBlocks } from "./bytes";
-import { packFilter, packBias, conv2dForward, conv2dBackwardFilter, biasGradient, dot } from "./conv";
+import { packFilter, packFilterRows, packBias, conv2dForward, conv2dForwardDot, conv2dBackwardFilter, biasGradient, dot } from "./conv";
 import { poolForward, poolBackward, maskFromWindow, fill } from "./pool";
 
 export { zeroPad, packBlocks };
@@ -13,11 +13,16 @@ export function heapBase(): usize {
 
 export function f32_pack_filter(w: usize, out: usize, tH: i32, tW: i32, C: i32, N: i32, firstTap: isize, rowStride: isize, tapStride: isize, cStride: isize, nStride: isize): void { packFilter<f32>(w, out, tH, tW, C, N, firstTap, rowStride, tapStride, cStride, nStride); }
 export function f64_pack_filter(w: usize, out: usize, tH: i32, tW: i32, C: i32, N: i32, firstTap: isize, rowStride: isize, tapStride: isize, cStride: isize, nStride: isize): void { packFilter<f64>(w, out, tH, tW, C, N, firstTap, rowStride, tapStride, cStride, nStride); }
+export function f32_pack_filter_rows(w: usize, out: usize, tH: i32, tW: i32, C: i32, N: i32, firstTap: isize, rowStride: isize, tapStride: isize, cStride: isize, nStride: isize): void { packFilterRows<f32>(w, out, tH, tW, C, N, firstTap, rowStride, tapStride, cStride, nStride); }
+export function f64_pack_filter_rows(w: usize, out: usize, tH: i32, tW: i32, C: i32, N: i32, firstTap: isize, rowStride: isize, tapStride: isize, cStride: isize, nStride: isize): void { packFilterRows<f64>(w, out, tH, tW, C, N, firstTap, rowStride, tapStride, cStride, nStride); }
 export function f32_pack_bias(b: usize, out: usize, N: i32): void { packBias<f32>(b, out, N); }
 export function f64_pack_bias(b: usize, out: usize, N: i32): void { packBias<f64>(b, out, N); }
 
 export function f32_conv2d_forward(x: usize, pw: usize, pb: usize, z: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, zPixBytes: usize, zRowBytes: usize, zImageBytes: usize): void { conv2dForward<f32>(x, pw, pb, z, m, H, W, C, fH, fW, sH, sW, nH, nW, N, zPixBytes, zRowBytes, zImageBytes); }
 export function f64_conv2d_forward(x: usize, pw: usize, pb: usize, z: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, zPixBytes: usize, zRowBytes: usize, zImageBytes: usize): void { conv2dForward<f64>(x, pw, pb, z, m, H, W, C, fH, fW, sH, sW, nH, nW, N, zPixBytes, zRowBytes, zImageBytes); }
+
+export function f32_conv2d_forward_dot(x: usize, pw: usize, pb: usize, z: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, zPixBytes: usize, zRowBytes: usize, zImageBytes: usize): void { conv2dForwardDot<f32>(x, pw, pb, z, m, H, W, C, fH, fW, sH, sW, nH, nW, N, zPixBytes, zRowBytes, zImageBytes); }
+export function f64_conv2d_forward_dot(x: usize, pw: usize, pb: usize, z: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, zPixBytes: usize, zRowBytes: usize, zImageBytes: usize): void { conv2dForwardDot<f64>(x, pw, pb, z, m, H, W, C, fH, fW, sH, sW, nH, nW, N, zPixBytes, zRowBytes, zImageBytes); }
 
 export function f32_conv2d_backward_filter(xb: usize, dzb: usize, dw: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32): void { conv2dBackwardFilter<f32>(xb, dzb, dw, m, H, W, C, fH, fW, sH, sW, nH, nW, N); }
 export function f64_conv2d_backward_filter(xb: usize, dzb: usize, dw: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32): void { conv2dBackwardFilter<f64>(xb, dzb, dw, m, H, W, C, fH, fW, sH, sW, nH, nW, N); }

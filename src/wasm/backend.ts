@@ -27,21 +27,35 @@ type Kernel = (...args: number[]) => number;
 /** The kernels of one dtype, looked up once. */
 class DTypeKernels {
   readonly packFilter: Kernel; readonly packBias: Kernel; readonly convForward: Kernel;
+  readonly packFilterRows: Kernel; readonly convForwardDot: Kernel;
   readonly convBackwardFilter: Kernel; readonly biasGradient: Kernel; readonly dot: Kernel;
   readonly poolForward: Kernel; readonly poolBackward: Kernel; readonly mask: Kernel; readonly fill: Kernel;
   /** Output channels per packed block of the conv micro-kernel (two v128). */
   readonly NR: number;
+  /** Elements per v128. */
+  readonly lanes: number;
   constructor(k: KernelExports, p: 'f32' | 'f64') {
     const get = (name: string) => k[`${p}_${name}`] as Kernel;
     this.packFilter = get('pack_filter'); this.packBias = get('pack_bias'); this.convForward = get('conv2d_forward');
     this.convBackwardFilter = get('conv2d_backward_filter'); this.biasGradient = get('bias_gradient'); this.dot = get('dot');
     this.poolForward = get('pool_forward'); this.poolBackward = get('pool_backward');
     this.mask = get('mask_from_window'); this.fill = get('fill');
+    this.packFilterRows = get('pack_filter_rows'); this.convForwardDot = get('conv2d_forward_dot');
     this.NR = p === 'f32' ? 8 : 4;
+    this.lanes = p === 'f32' ? 4 : 2;
   }
 }
 
 const off = (t: Tensor) => (t as WasmTensor).offset;
+
+/**
+ * The packing and convolution kernels for N output channels over windows of tH x tW taps of C
+ * channels: with few output channels (no more than one vector) and whole-vector window rows, dot
+ * products along the rows (every lane useful), else the register-blocked GEMM micro-kernel.
+ */
+function convKernels(k: DTypeKernels, tW: number, C: number, N: number): [pack: Kernel, conv: Kernel] {
+  return N <= k.lanes && (tW * C) % k.lanes === 0 ? [k.packFilterRows, k.convForwardDot] : [k.packFilter, k.convForward];
+}
 
 /** Input channels per block of the filter gradient's packed input (CB in assembly/conv.ts). */
 const FILTER_CHANNEL_BLOCK = 4;
@@ -142,7 +156,8 @@ export class WasmBackend extends BackendBase {
     const [wBytes, bBytes] = this.#packedBytes(k, g.fH, g.fW, g.C, g.N, sz);
     this.#withScratch('convForward', [wBytes, bBytes, padded ? g.m * g.Hp * g.Wp * g.C * sz : 0], (pw, pb, xp) => {
       const tap = g.C * g.N * sz;
-      k.packFilter(off(W), pw!, g.fH, g.fW, g.C, g.N, 0, g.fW * tap, tap, g.N * sz, sz);
+      const [pack, conv] = convKernels(k, g.fW, g.C, g.N);
+      pack(off(W), pw!, g.fH, g.fW, g.C, g.N, 0, g.fW * tap, tap, g.N * sz, sz);
       k.packBias(off(b), pb!, g.N);
       let x = off(A);
       if (padded) {
@@ -150,7 +165,7 @@ export class WasmBackend extends BackendBase {
         x = xp!;
       }
       const pix = g.N * sz;
-      k.convForward(x, pw!, pb!, off(Z), g.m, g.Hp, g.Wp, g.C, g.fH, g.fW, g.sH, g.sW, g.nH, g.nW, g.N,
+      conv(x, pw!, pb!, off(Z), g.m, g.Hp, g.Wp, g.C, g.fH, g.fW, g.sH, g.sW, g.nH, g.nW, g.N,
         pix, g.nW * pix, g.nH * g.nW * pix);
     });
   }
@@ -202,11 +217,12 @@ export class WasmBackend extends BackendBase {
       const rowH = residues(g.fH, g.sH, g.padH, g.H), rowW = residues(g.fW, g.sW, g.padW, g.W);
       for (const h of rowH) {
         for (const w of rowW) {
-          k.packFilter(off(W), pw!, h.taps, w.taps, g.N, g.C,
+          const [pack, conv] = convKernels(k, w.taps, g.N, g.C);
+          pack(off(W), pw!, h.taps, w.taps, g.N, g.C,
             ((g.fH - 1 - h.firstTap) * g.fW + (g.fW - 1 - w.firstTap)) * tap, -g.sH * g.fW * tap, -g.sW * tap, sz, g.N * sz);
           const xStart = dzp! + ((topH + h.dzStart) * Wz + (topW + w.dzStart)) * g.N * sz;
           const zStart = off(dA) + (h.outStart * g.W + w.outStart) * pix;
-          k.convForward(xStart, pw!, pb!, zStart, g.m, Hz, Wz, g.N, h.taps, w.taps, 1, 1, h.count, w.count, g.C,
+          conv(xStart, pw!, pb!, zStart, g.m, Hz, Wz, g.N, h.taps, w.taps, 1, 1, h.count, w.count, g.C,
             g.sW * pix, g.sH * g.W * pix, g.H * g.W * pix);
         }
       }

@@ -35,3 +35,22 @@ describe.each<DType>(['float32', 'float64'])('a filter larger than one chunk, %s
     }
   });
 });
+
+// Few output channels (no more than one vector) with window rows of whole vectors take the
+// dot-product kernel (conv2dForwardDot): 2 channels per pass and a 1-channel pass for an odd count,
+// 4 pixels per step with the last group repeating its final pixel. The input gradient of a layer
+// with few input channels takes it as well (its output channels are the layer's input channels).
+describe.each<DType>(['float32', 'float64'])('few output channels, %s', (dtype) => {
+  const lanes = dtype === 'float32' ? 4 : 2;
+  it.each(around(PIXEL_TILE))('%i output pixels per row, 1 to one vector of channels', (nW) => {
+    for (let N = 1; N <= lanes; N++) {
+      // 3x3 windows of C = 4 channels: rows of 12 values, whole vectors of either dtype
+      compareConv(wasm, js, { m: 2, H: 3, W: nW, C: 4, N, fH: 3, fW: 3, sH: 1, sW: 1, padH: 1, padW: 1, dtype, seed: nW * 10 + N });
+      // 1x1 windows
+      compareConv(wasm, js, { m: 1, H: 2, W: nW, C: 2 * lanes, N, fH: 1, fW: 1, sH: 1, sW: 1, padH: 0, padW: 0, dtype, seed: nW * 20 + N });
+      // a layer with N input channels, 2x2 windows at stride 2: each residue of its input gradient
+      // is a 1x1 convolution to N channels
+      compareConv(wasm, js, { m: 1, H: 4, W: 2 * nW, C: N, N: 2 * lanes, fH: 2, fW: 2, sH: 2, sW: 2, padH: 0, padW: 0, dtype, seed: nW * 30 + N });
+    }
+  });
+});

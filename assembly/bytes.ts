@@ -53,28 +53,44 @@ export function packBlocks(
   let src = x, dst = out;
   for (let n = 0; n < m; n++) {
     for (let oh = 0; oh < outH; oh++) {
-      const rowInside = oh >= top && oh < top + H;
-      for (let ow = 0; ow < outW; ow++) {
+      if (oh < top || oh >= top + H) {
+        zeroPixels(dst, outW, blk, blocks, blockStride, zero);
+        dst += <usize>outW * blk;
+        continue;
+      }
+      zeroPixels(dst, left, blk, blocks, blockStride, zero);
+      dst += <usize>left * blk;
+      for (let ow = 0; ow < W; ow++) {
         let d = dst;
-        if (rowInside && ow >= left && ow < left + W) {
-          for (let b = 0; b < full; b++) {
+        for (let b = 0; b < full; b++) {
+          if (blk == 16) {
+            v128.store(d, v128.load(src));
+          } else {
             for (let k: usize = 0; k < blk; k += 16) v128.store(d + k, v128.load(src + k));
-            src += blk;
-            d += blockStride;
           }
-          if (tailBytes > 0) {
-            for (let k: usize = 0; k < blk; k += 16) v128.store(d + k, zero);
-            for (let k: usize = 0; k < tailBytes; k += 4) store<u32>(d + k, load<u32>(src + k));
-            src += tailBytes;
-          }
-        } else {
-          for (let b = 0; b < blocks; b++) {
-            for (let k: usize = 0; k < blk; k += 16) v128.store(d + k, zero);
-            d += blockStride;
-          }
+          src += blk;
+          d += blockStride;
+        }
+        if (tailBytes > 0) {
+          for (let k: usize = 0; k < blk; k += 16) v128.store(d + k, zero);
+          for (let k: usize = 0; k < tailBytes; k += 4) store<u32>(d + k, load<u32>(src + k));
+          src += tailBytes;
         }
         dst += blk;
       }
+      const right = outW - left - W;
+      zeroPixels(dst, right, blk, blocks, blockStride, zero);
+      dst += <usize>right * blk;
     }
+  }
+}
+
+/** Zeros `count` pixels of every block from dst on. */
+// @ts-ignore: decorator
+@inline function zeroPixels(dst: usize, count: i32, blk: usize, blocks: i32, blockStride: usize, zero: v128): void {
+  const bytes = <usize>count * blk;
+  for (let b = 0; b < blocks; b++) {
+    const d = dst + <usize>b * blockStride;
+    for (let k: usize = 0; k < bytes; k += 16) v128.store(d + k, zero);
   }
 }

@@ -189,7 +189,7 @@ export class WasmBackend extends BackendBase {
     const Npad = Math.ceil(g.N / k.NR) * k.NR;
     this.#withScratch(op, [g.m * g.Hp * g.Wp * Cpad * sz, P * Npad * sz], (xb, dzb) => {
       this.#k.packBlocks(off(A), xb!, g.m, g.H, g.W, g.C * sz, FILTER_CHANNEL_BLOCK * sz, g.Hp, g.Wp, g.padH, g.padW);
-      this.#k.packBlocks(off(dZ), dzb!, 1, P, 1, g.N * sz, k.NR * sz, P, 1, 0, 0);
+      this.#k.packBlocks(off(dZ), dzb!, 1, 1, P, g.N * sz, k.NR * sz, 1, P, 0, 0);
       k.convBackwardFilter(xb!, dzb!, off(dW), g.m, g.Hp, g.Wp, g.C, g.fH, g.fW, g.sH, g.sW, g.nH, g.nW, g.N);
     });
   }

@@ -277,12 +277,32 @@ export function packFilterRows<T>(
       w1 += 16;
     }
   }
-  store<T>(z0, sumLanes<T>(c00) + b0); store<T>(z1, sumLanes<T>(c10) + b0);
-  store<T>(z2, sumLanes<T>(c20) + b0); store<T>(z3, sumLanes<T>(c30) + b0);
-  if (!ONE) {
-    store<T>(z0 + sz, sumLanes<T>(c01) + b1); store<T>(z1 + sz, sumLanes<T>(c11) + b1);
-    store<T>(z2 + sz, sumLanes<T>(c21) + b1); store<T>(z3 + sz, sumLanes<T>(c31) + b1);
+  if (sizeof<T>() == 4) {
+    // the 4 pixels' sums of a channel, reduced together: lane i of the result is pixel i's
+    const s0 = v128.add<T>(sums4(c00, c10, c20, c30), v128.splat<T>(b0));
+    v128.store_lane<T>(z0, s0, 0); v128.store_lane<T>(z1, s0, 1);
+    v128.store_lane<T>(z2, s0, 2); v128.store_lane<T>(z3, s0, 3);
+    if (!ONE) {
+      const s1 = v128.add<T>(sums4(c01, c11, c21, c31), v128.splat<T>(b1));
+      v128.store_lane<T>(z0, s1, 0, sz); v128.store_lane<T>(z1, s1, 1, sz);
+      v128.store_lane<T>(z2, s1, 2, sz); v128.store_lane<T>(z3, s1, 3, sz);
+    }
+  } else {
+    store<T>(z0, sumLanes<T>(c00) + b0); store<T>(z1, sumLanes<T>(c10) + b0);
+    store<T>(z2, sumLanes<T>(c20) + b0); store<T>(z3, sumLanes<T>(c30) + b0);
+    if (!ONE) {
+      store<T>(z0 + sz, sumLanes<T>(c01) + b1); store<T>(z1 + sz, sumLanes<T>(c11) + b1);
+      store<T>(z2 + sz, sumLanes<T>(c21) + b1); store<T>(z3 + sz, sumLanes<T>(c31) + b1);
+    }
   }
+}
+
+/** [sum of a's lanes, of b's, of c's, of d's] for four f32x4 vectors: a 4x4 transpose-and-add. */
+// @ts-ignore: decorator
+@inline function sums4(a: v128, b: v128, c: v128, d: v128): v128 {
+  const ab = v128.add<f32>(v128.shuffle<f32>(a, b, 0, 4, 1, 5), v128.shuffle<f32>(a, b, 2, 6, 3, 7));
+  const cd = v128.add<f32>(v128.shuffle<f32>(c, d, 0, 4, 1, 5), v128.shuffle<f32>(c, d, 2, 6, 3, 7));
+  return v128.add<f32>(v128.shuffle<f32>(ab, cd, 0, 1, 4, 5), v128.shuffle<f32>(ab, cd, 2, 3, 6, 7));
 }
 
 /**

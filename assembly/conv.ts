@@ -354,14 +354,15 @@ export function conv2dForwardDot<T>(
 // @ts-ignore: decorator
 @inline export const CB = 4;
 
-// Filter-gradient tile: CB input channels x NR output channels, summed over output rows [r0, r1) of
-// the flattened (m*nH) row index, added into dw (validC rows of validN values). x and dz are one
-// channel block each of the packed input and output gradient, so both are read contiguously.
+// Filter-gradient tile: ROWS (up to CB) input channels x NR output channels, summed over output
+// rows [r0, r1) of the flattened (m*nH) row index, stored into dw (first) or added to it: ROWS rows
+// of validN values. x and dz are one channel block each of the packed input and output gradient, so
+// both are read contiguously.
 // @ts-ignore: decorator
 @inline function filterTile<T>(
-  x: usize, xImageBytes: usize, xRowStep: usize, xPixStep: usize,
+  ROWS: i32, x: usize, xImageBytes: usize, xRowStep: usize, xPixStep: usize,
   dz: usize, nH: i32, nW: i32, r0: i32, r1: i32,
-  dw: usize, dwRowBytes: usize, validC: i32, validN: i32, first: bool,
+  dw: usize, dwRowBytes: usize, validN: i32, first: bool,
 ): void {
   const sz = <usize>sizeof<T>();
   const L = LANES<T>();
@@ -377,13 +378,19 @@ export function conv2dForwardDot<T>(
     for (let ow = 0; ow < nW; ow++) {
       const g0 = v128.load(d), g1 = v128.load(d, 16);
       const a0 = v128.load_splat<T>(p);
-      const a1 = v128.load_splat<T>(p + sz);
-      const a2 = v128.load_splat<T>(p + 2 * sz);
-      const a3 = v128.load_splat<T>(p + 3 * sz);
       c00 = madd<T>(a0, g0, c00); c01 = madd<T>(a0, g1, c01);
-      c10 = madd<T>(a1, g0, c10); c11 = madd<T>(a1, g1, c11);
-      c20 = madd<T>(a2, g0, c20); c21 = madd<T>(a2, g1, c21);
-      c30 = madd<T>(a3, g0, c30); c31 = madd<T>(a3, g1, c31);
+      if (ROWS > 1) {
+        const a1 = v128.load_splat<T>(p + sz);
+        c10 = madd<T>(a1, g0, c10); c11 = madd<T>(a1, g1, c11);
+      }
+      if (ROWS > 2) {
+        const a2 = v128.load_splat<T>(p + 2 * sz);
+        c20 = madd<T>(a2, g0, c20); c21 = madd<T>(a2, g1, c21);
+      }
+      if (ROWS > 3) {
+        const a3 = v128.load_splat<T>(p + 3 * sz);
+        c30 = madd<T>(a3, g0, c30); c31 = madd<T>(a3, g1, c31);
+      }
       p += xPixStep;
       d += dzPix;
     }
@@ -391,14 +398,14 @@ export function conv2dForwardDot<T>(
   if (first) {
     // the first chunk of rows writes dw; later chunks add to it
     storeTileRow<T>(dw, c00, c01, validN, L);
-    if (validC > 1) storeTileRow<T>(dw + dwRowBytes, c10, c11, validN, L);
-    if (validC > 2) storeTileRow<T>(dw + 2 * dwRowBytes, c20, c21, validN, L);
-    if (validC > 3) storeTileRow<T>(dw + 3 * dwRowBytes, c30, c31, validN, L);
+    if (ROWS > 1) storeTileRow<T>(dw + dwRowBytes, c10, c11, validN, L);
+    if (ROWS > 2) storeTileRow<T>(dw + 2 * dwRowBytes, c20, c21, validN, L);
+    if (ROWS > 3) storeTileRow<T>(dw + 3 * dwRowBytes, c30, c31, validN, L);
   } else {
     addTileRow<T>(dw, c00, c01, validN, L);
-    if (validC > 1) addTileRow<T>(dw + dwRowBytes, c10, c11, validN, L);
-    if (validC > 2) addTileRow<T>(dw + 2 * dwRowBytes, c20, c21, validN, L);
-    if (validC > 3) addTileRow<T>(dw + 3 * dwRowBytes, c30, c31, validN, L);
+    if (ROWS > 1) addTileRow<T>(dw + dwRowBytes, c10, c11, validN, L);
+    if (ROWS > 2) addTileRow<T>(dw + 2 * dwRowBytes, c20, c21, validN, L);
+    if (ROWS > 3) addTileRow<T>(dw + 3 * dwRowBytes, c30, c31, validN, L);
   }
 }
 
@@ -467,9 +474,14 @@ export function conv2dBackwardFilter<T>(
         const dzBlock = dzb + <usize>nb * dzBlockBytes;
         for (let kh = 0; kh < fH; kh++) {
           for (let kw = 0; kw < fW; kw++) {
-            filterTile<T>(xBlock + <usize>kh * xRowBytes + <usize>kw * cbPix, xImageBytes, xRowStep, xPixStep,
-                          dzBlock, nH, nW, r0, r1,
-                          dw + (<usize>(kh * fW + kw) * <usize>C + <usize>c0) * dwRowBytes + <usize>n0 * sz, dwRowBytes, validC, validN, r0 == 0);
+            const xTap = xBlock + <usize>kh * xRowBytes + <usize>kw * cbPix;
+            const dwTap = dw + (<usize>(kh * fW + kw) * <usize>C + <usize>c0) * dwRowBytes + <usize>n0 * sz;
+            // a block of fewer than CB channels (the last, or an RGB input's only one) runs a tile of
+            // that many rows, so no lane multiplies a padding channel
+            if (validC == 4) filterTile<T>(4, xTap, xImageBytes, xRowStep, xPixStep, dzBlock, nH, nW, r0, r1, dwTap, dwRowBytes, validN, r0 == 0);
+            else if (validC == 3) filterTile<T>(3, xTap, xImageBytes, xRowStep, xPixStep, dzBlock, nH, nW, r0, r1, dwTap, dwRowBytes, validN, r0 == 0);
+            else if (validC == 2) filterTile<T>(2, xTap, xImageBytes, xRowStep, xPixStep, dzBlock, nH, nW, r0, r1, dwTap, dwRowBytes, validN, r0 == 0);
+            else filterTile<T>(1, xTap, xImageBytes, xRowStep, xPixStep, dzBlock, nH, nW, r0, r1, dwTap, dwRowBytes, validN, r0 == 0);
           }
         }
       }

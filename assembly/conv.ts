@@ -178,47 +178,7 @@ export function conv2dForward<T>(
   m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32,
   nH: i32, nW: i32, N: i32, zPixBytes: usize, zRowBytes: usize, zImageBytes: usize,
 ): void {
-  const sz = <usize>sizeof<T>();
-  const nr = NR<T>();
-  const rowElems = fW * C;
-  const xRowBytes = <usize>W * <usize>C * sz;
-  const xImageBytes = <usize>H * xRowBytes;
-  const xPixStep = <usize>sW * <usize>C * sz;
-  const xRowStep = <usize>sH * xRowBytes;
-  const blockBytes = <usize>fH * <usize>rowElems * <usize>nr * sz;
-  // Blocks of output channels are taken in chunks whose packed filter stays in cache while every
-  // pixel passes through it: a large filter (many channels) is then read from memory once, not
-  // once per 4 pixels.
-  const chunkBlocks = max(1, <i32>(FILTER_CHUNK_BYTES / blockBytes));
-  for (let firstN = 0; firstN < N; firstN += chunkBlocks * nr) {
-  const lastN = min(N, firstN + chunkBlocks * nr);
-  // the next pixel to hand out: its counters (oh, ow), its image's, its row's and its own addresses
-  let oh = 0, ow = 0;
-  let xImage = x, zImage = z, xRow = x, zRow = z, xi = x, zi = z;
-  let left = m * nH * nW;
-  while (left > 0) {
-    // 4 pixels' window and output addresses; past the last pixel, repeat it
-    const x0 = xi, z0 = zi;
-    if (left > 1) { left--; if (++ow < nW) { xi += xPixStep; zi += zPixBytes; } else { ow = 0; if (++oh < nH) { xRow += xRowStep; zRow += zRowBytes; } else { oh = 0; xImage += xImageBytes; zImage += zImageBytes; xRow = xImage; zRow = zImage; } xi = xRow; zi = zRow; } }
-    const x1 = xi, z1 = zi;
-    if (left > 1) { left--; if (++ow < nW) { xi += xPixStep; zi += zPixBytes; } else { ow = 0; if (++oh < nH) { xRow += xRowStep; zRow += zRowBytes; } else { oh = 0; xImage += xImageBytes; zImage += zImageBytes; xRow = xImage; zRow = zImage; } xi = xRow; zi = zRow; } }
-    const x2 = xi, z2 = zi;
-    if (left > 1) { left--; if (++ow < nW) { xi += xPixStep; zi += zPixBytes; } else { ow = 0; if (++oh < nH) { xRow += xRowStep; zRow += zRowBytes; } else { oh = 0; xImage += xImageBytes; zImage += zImageBytes; xRow = xImage; zRow = zImage; } xi = xRow; zi = zRow; } }
-    const x3 = xi, z3 = zi;
-    if (left > 1) { left--; if (++ow < nW) { xi += xPixStep; zi += zPixBytes; } else { ow = 0; if (++oh < nH) { xRow += xRowStep; zRow += zRowBytes; } else { oh = 0; xImage += xImageBytes; zImage += zImageBytes; xRow = xImage; zRow = zImage; } xi = xRow; zi = zRow; } } else { left = 0; }
-    for (let n0 = firstN, blk = firstN / nr; n0 < lastN; n0 += nr, blk++) {
-      const off = <usize>n0 * sz;
-      const valid = min(nr, N - n0);
-      if (valid > LANES<T>()) {
-        convTile4<T>(true, x0, x1, x2, x3, xRowBytes, fH, rowElems, packedW + <usize>blk * blockBytes, packedB + off,
-                     z0 + off, z1 + off, z2 + off, z3 + off, valid);
-      } else {
-        convTile4<T>(false, x0, x1, x2, x3, xRowBytes, fH, rowElems, packedW + <usize>blk * blockBytes, packedB + off,
-                     z0 + off, z1 + off, z2 + off, z3 + off, valid);
-      }
-    }
-  }
-  }
+  convolve<T>(false, x, packedW, packedB, z, m, H, W, C, fH, fW, sH, sW, nH, nW, N, zPixBytes, zRowBytes, zImageBytes);
 }
 
 /** Bytes of packed filter that conv2dForward keeps in cache while all pixels pass (half of a 1 MiB L2). */
@@ -316,36 +276,76 @@ export function conv2dForwardDot<T>(
   m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32,
   nH: i32, nW: i32, N: i32, zPixBytes: usize, zRowBytes: usize, zImageBytes: usize,
 ): void {
+  convolve<T>(true, x, packedW, packedB, z, m, H, W, C, fH, fW, sH, sW, nH, nW, N, zPixBytes, zRowBytes, zImageBytes);
+}
+
+/**
+ * The loop nest of conv2dForward (DOT false: NR-channel blocks of the GEMM micro-kernel, taken in
+ * chunks of FILTER_CHUNK_BYTES of packed filter) and conv2dForwardDot (DOT true: dot products, two
+ * channels per tile). Both hand out output pixels 4 at a time in (n, oh, ow) order.
+ */
+// @ts-ignore: decorator
+@inline function convolve<T>(
+  DOT: bool, x: usize, packedW: usize, packedB: usize, z: usize,
+  m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32,
+  nH: i32, nW: i32, N: i32, zPixBytes: usize, zRowBytes: usize, zImageBytes: usize,
+): void {
   const sz = <usize>sizeof<T>();
-  const rowBytes = <usize>(fW * C) * sz;
-  const filterBytes = <usize>fH * rowBytes; // one output channel's packed taps
+  const nr = NR<T>();
+  const rowElems = fW * C;
   const xRowBytes = <usize>W * <usize>C * sz;
   const xImageBytes = <usize>H * xRowBytes;
   const xPixStep = <usize>sW * <usize>C * sz;
   const xRowStep = <usize>sH * xRowBytes;
-  let oh = 0, ow = 0;
-  let xImage = x, zImage = z, xRow = x, zRow = z, xi = x, zi = z;
-  let left = m * nH * nW;
-  while (left > 0) {
-    const x0 = xi, z0 = zi;
-    if (left > 1) { left--; if (++ow < nW) { xi += xPixStep; zi += zPixBytes; } else { ow = 0; if (++oh < nH) { xRow += xRowStep; zRow += zRowBytes; } else { oh = 0; xImage += xImageBytes; zImage += zImageBytes; xRow = xImage; zRow = zImage; } xi = xRow; zi = zRow; } }
-    const x1 = xi, z1 = zi;
-    if (left > 1) { left--; if (++ow < nW) { xi += xPixStep; zi += zPixBytes; } else { ow = 0; if (++oh < nH) { xRow += xRowStep; zRow += zRowBytes; } else { oh = 0; xImage += xImageBytes; zImage += zImageBytes; xRow = xImage; zRow = zImage; } xi = xRow; zi = zRow; } }
-    const x2 = xi, z2 = zi;
-    if (left > 1) { left--; if (++ow < nW) { xi += xPixStep; zi += zPixBytes; } else { ow = 0; if (++oh < nH) { xRow += xRowStep; zRow += zRowBytes; } else { oh = 0; xImage += xImageBytes; zImage += zImageBytes; xRow = xImage; zRow = zImage; } xi = xRow; zi = zRow; } }
-    const x3 = xi, z3 = zi;
-    if (left > 1) { left--; if (++ow < nW) { xi += xPixStep; zi += zPixBytes; } else { ow = 0; if (++oh < nH) { xRow += xRowStep; zRow += zRowBytes; } else { oh = 0; xImage += xImageBytes; zImage += zImageBytes; xRow = xImage; zRow = zImage; } xi = xRow; zi = zRow; } } else { left = 0; }
-    let n = 0;
-    for (; n + 2 <= N; n += 2) {
-      const off = <usize>n * sz;
-      dotTile<T>(false, x0, x1, x2, x3, xRowBytes, fH, rowBytes,
-                 packedW + <usize>n * filterBytes, packedW + <usize>(n + 1) * filterBytes,
-                 load<T>(packedB + off), load<T>(packedB + off + sz), z0 + off, z1 + off, z2 + off, z3 + off);
-    }
-    if (n < N) {
-      const off = <usize>n * sz;
-      dotTile<T>(true, x0, x1, x2, x3, xRowBytes, fH, rowBytes, packedW + <usize>n * filterBytes, 0,
-                 load<T>(packedB + off), <T>0, z0 + off, z1 + off, z2 + off, z3 + off);
+  const rowBytes = <usize>rowElems * sz; // one window row (DOT)
+  const filterBytes = <usize>fH * rowBytes; // one output channel's packed taps (DOT)
+  const blockBytes = <usize>fH * <usize>rowElems * <usize>nr * sz; // one packed block (GEMM)
+  // Blocks of output channels are taken in chunks whose packed filter stays in cache while every
+  // pixel passes through it: a large filter (many channels) is then read from memory once, not
+  // once per 4 pixels. The dot-product path has at most one vector of channels: one chunk.
+  const chunkN = DOT ? N : max(1, <i32>(FILTER_CHUNK_BYTES / blockBytes)) * nr;
+  for (let firstN = 0; firstN < N; firstN += chunkN) {
+    const lastN = min(N, firstN + chunkN);
+    // the next pixel to hand out: its counters (oh, ow), its image's, its row's and its own addresses
+    let oh = 0, ow = 0;
+    let xImage = x, zImage = z, xRow = x, zRow = z, xi = x, zi = z;
+    let left = m * nH * nW;
+    while (left > 0) {
+      // 4 pixels' window and output addresses; past the last pixel, repeat it
+      const x0 = xi, z0 = zi;
+      if (left > 1) { left--; if (++ow < nW) { xi += xPixStep; zi += zPixBytes; } else { ow = 0; if (++oh < nH) { xRow += xRowStep; zRow += zRowBytes; } else { oh = 0; xImage += xImageBytes; zImage += zImageBytes; xRow = xImage; zRow = zImage; } xi = xRow; zi = zRow; } }
+      const x1 = xi, z1 = zi;
+      if (left > 1) { left--; if (++ow < nW) { xi += xPixStep; zi += zPixBytes; } else { ow = 0; if (++oh < nH) { xRow += xRowStep; zRow += zRowBytes; } else { oh = 0; xImage += xImageBytes; zImage += zImageBytes; xRow = xImage; zRow = zImage; } xi = xRow; zi = zRow; } }
+      const x2 = xi, z2 = zi;
+      if (left > 1) { left--; if (++ow < nW) { xi += xPixStep; zi += zPixBytes; } else { ow = 0; if (++oh < nH) { xRow += xRowStep; zRow += zRowBytes; } else { oh = 0; xImage += xImageBytes; zImage += zImageBytes; xRow = xImage; zRow = zImage; } xi = xRow; zi = zRow; } }
+      const x3 = xi, z3 = zi;
+      if (left > 1) { left--; if (++ow < nW) { xi += xPixStep; zi += zPixBytes; } else { ow = 0; if (++oh < nH) { xRow += xRowStep; zRow += zRowBytes; } else { oh = 0; xImage += xImageBytes; zImage += zImageBytes; xRow = xImage; zRow = zImage; } xi = xRow; zi = zRow; } } else { left = 0; }
+      if (DOT) {
+        let n = 0;
+        for (; n + 2 <= N; n += 2) {
+          const off = <usize>n * sz;
+          dotTile<T>(false, x0, x1, x2, x3, xRowBytes, fH, rowBytes,
+                     packedW + <usize>n * filterBytes, packedW + <usize>(n + 1) * filterBytes,
+                     load<T>(packedB + off), load<T>(packedB + off + sz), z0 + off, z1 + off, z2 + off, z3 + off);
+        }
+        if (n < N) {
+          const off = <usize>n * sz;
+          dotTile<T>(true, x0, x1, x2, x3, xRowBytes, fH, rowBytes, packedW + <usize>n * filterBytes, 0,
+                     load<T>(packedB + off), <T>0, z0 + off, z1 + off, z2 + off, z3 + off);
+        }
+      } else {
+        for (let n0 = firstN, blk = firstN / nr; n0 < lastN; n0 += nr, blk++) {
+          const off = <usize>n0 * sz;
+          const valid = min(nr, N - n0);
+          if (valid > LANES<T>()) {
+            convTile4<T>(true, x0, x1, x2, x3, xRowBytes, fH, rowElems, packedW + <usize>blk * blockBytes, packedB + off,
+                         z0 + off, z1 + off, z2 + off, z3 + off, valid);
+          } else {
+            convTile4<T>(false, x0, x1, x2, x3, xRowBytes, fH, rowElems, packedW + <usize>blk * blockBytes, packedB + off,
+                         z0 + off, z1 + off, z2 + off, z3 + off, valid);
+          }
+        }
+      }
     }
   }
 }

@@ -148,12 +148,13 @@ function holdsNaN<T>(x: usize, n: i32): bool {
   return t != t;
 }
 
-/** Exact (NaN-propagating) 3x3 stride-2 max of one output row: the slow path. */
-function exactRow3s2<T>(r0: usize, xRow: usize, pix: usize, C: i32, nW: i32, o: usize): void {
+/** Exact (NaN-propagating) 3x3 stride-2 max of one output row, channels [c0, C): the scalar tail,
+ * and the slow path of a row that may hold a NaN (c0 = 0). */
+function exactRow3s2<T>(r0: usize, xRow: usize, pix: usize, c0: i32, C: i32, nW: i32, o: usize): void {
   const sz = <usize>sizeof<T>();
   for (let ow = 0; ow < nW; ow++) {
     const win = r0 + <usize>(2 * ow) * pix;
-    for (let c = 0; c < C; c++) store<T>(o + <usize>c * sz, window0<T>(true, win + <usize>c * sz, xRow, pix, 3, 3));
+    for (let c = c0; c < C; c++) store<T>(o + <usize>c * sz, window0<T>(true, win + <usize>c * sz, xRow, pix, 3, 3));
     o += pix;
   }
 }
@@ -243,15 +244,10 @@ function max3s2<T>(x: usize, out: usize, m: i32, H: i32, W: i32, C: i32, nH: i32
       let c = 0;
       for (; c + 4 * L <= C; c += 4 * L) s = v128.add<T>(s, slide3s2x4<T>(r0 + <usize>c * sz, xRow, pix, nW, o + <usize>c * sz));
       for (; c + L <= C; c += L) s = v128.add<T>(s, slide3s2x1<T>(r0 + <usize>c * sz, xRow, pix, nW, o + <usize>c * sz));
-      if (c < C) {
-        // the scalar tail is exact already (max<T> propagates NaN)
-        for (let ow = 0; ow < nW; ow++) {
-          const win = r0 + <usize>(2 * ow) * pix;
-          for (let cc = c; cc < C; cc++) store<T>(o + <usize>ow * pix + <usize>cc * sz, window0<T>(true, win + <usize>cc * sz, xRow, pix, 3, 3));
-        }
-      }
+      // the scalar tail is exact already (max<T> propagates NaN)
+      if (c < C) exactRow3s2<T>(r0, xRow, pix, c, C, nW, o);
       const unordered = v128.any_true(v128.ne<T>(s, s));
-      if (unordered || carried) exactRow3s2<T>(r0, xRow, pix, C, nW, o);
+      if (unordered || carried) exactRow3s2<T>(r0, xRow, pix, 0, C, nW, o);
       carried = unordered;
       o += <usize>nW * pix;
     }

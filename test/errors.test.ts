@@ -15,6 +15,19 @@ interface Fixture {
 const conv = (be: Backend, t: Fixture, hp: unknown) => be.convForward(t.A, t.W, t.b, hp as never);
 const pool = (be: Backend, t: Fixture, hp: unknown) => be.poolForward(t.A, hp as never);
 
+type Cache = Fixture['cache'];
+/** Runs backward on a cache whose input (A) or filter (W), made for it, was disposed after the forward pass. */
+function withDisposed(be: Backend, t: Fixture, which: 'A' | 'W', backward: (Z: Tensor, cache: Cache) => unknown) {
+  const made = which === 'A' ? be.tensor([1, 5, 5, 3]) : be.tensor([3, 3, 3, 8]);
+  const { Z, cache } = be.convForward(which === 'A' ? made : t.A, which === 'W' ? made : t.W, t.b, { stride: 1, pad: 0 });
+  made.dispose();
+  try {
+    return backward(Z, cache);
+  } finally {
+    Z.dispose();
+  }
+}
+
 const cases: Case[] = [
   // ranks
   ['A of rank 3', (be, t) => be.convForward(be.tensor([5, 5, 3]), t.W, t.b, { stride: 1, pad: 0 }), 'A', /rank 4.*rank 3/],
@@ -75,16 +88,7 @@ const cases: Case[] = [
     A.dispose();
     return be.convForward(A, t.W, t.b, { stride: 1, pad: 0 });
   }, 'A', /disposed/],
-  ['a cache whose input was disposed', (be, t) => {
-    const A = be.tensor([1, 5, 5, 3]);
-    const { Z, cache } = be.convForward(A, t.W, t.b, { stride: 1, pad: 0 });
-    A.dispose();
-    try {
-      return be.convBackward(Z, cache);
-    } finally {
-      Z.dispose();
-    }
-  }, 'A', /disposed/],
+  ['a cache whose input was disposed', (be, t) => withDisposed(be, t, 'A', (Z, cache) => be.convBackward(Z, cache)), 'A', /disposed/],
   ['a tensor of another backend', (be, t) => be.convForward(t.other, t.W, t.b, { stride: 1, pad: 0 }), 'A', /another backend/],
   ['not a tensor', (be, t) => be.convForward([1, 2, 3] as never, t.W, t.b, { stride: 1, pad: 0 }), 'A', /a tensor/],
   ['mixed dtypes', (be, t) => be.convForward(t.A64, t.W, t.b, { stride: 1, pad: 0 }), 'W', /float64.*float32/],
@@ -99,16 +103,7 @@ const cases: Case[] = [
   ['dZ of the wrong dtype (convBackwardFilter)', (be, t) => be.convBackwardFilter(be.tensor([1, 3, 3, 8], null, 'float64'), t.cache), 'dZ', /float32/],
   ['a pool cache given to convBackwardInput', (be, t) => be.convBackwardInput(t.Z, t.poolCache as never), 'cache', /convForward/],
   ['no cache (convBackwardFilter)', (be, t) => be.convBackwardFilter(t.Z, null as never), 'cache', /null/],
-  ['a cache whose filter was disposed (convBackwardInput)', (be, t) => {
-    const W = be.tensor([3, 3, 3, 8]);
-    const { Z, cache } = be.convForward(t.A, W, t.b, { stride: 1, pad: 0 });
-    W.dispose();
-    try {
-      return be.convBackwardInput(Z, cache);
-    } finally {
-      Z.dispose();
-    }
-  }, 'W', /disposed/],
+  ['a cache whose filter was disposed (convBackwardInput)', (be, t) => withDisposed(be, t, 'W', (Z, cache) => be.convBackwardInput(Z, cache)), 'W', /disposed/],
 ];
 
 describe.each(['wasm', 'js'] as const)('bad input on the %s backend', (name) => {

@@ -5,7 +5,7 @@
 // (--json prints the full results to stdout instead of the tables). A partial run (--quick, --only)
 // writes a file only where --out names one, so it never replaces the full results that README's
 // table is generated from (`npm run bench:readme`).
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, platform, arch, totalmem } from 'node:os';
 import { createBackend } from '../build/lib/index.js';
 import { rng, randn } from '../tools/random.mjs';
@@ -19,7 +19,7 @@ const quick = args.includes('--quick');
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : null;
 const outPath = args.includes('--out')
   ? new URL(args[args.indexOf('--out') + 1], `file://${process.cwd()}/`)
-  : quick || only ? null : new URL('./results.json', import.meta.url);
+  : quick || only ? null : new URL('./out/results.json', import.meta.url);
 const log = asJson ? () => {} : (...a) => console.log(...a);
 
 const CONV_LAYERS = [
@@ -166,6 +166,7 @@ async function main() {
     printCase(entry);
   }
   const report = { machine, peaks, results };
+  if (outPath) mkdirSync(new URL('.', outPath), { recursive: true });
   if (outPath) writeFileSync(outPath, JSON.stringify(report, null, 1) + '\n');
   if (asJson) process.stdout.write(JSON.stringify(report, null, 1) + '\n');
   else log(outPath ? `wrote ${outPath.pathname}` : 'partial run (--quick or --only): no results file written; --out names one');

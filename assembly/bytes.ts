@@ -94,3 +94,36 @@ export function packBlocks(
     for (let k: usize = 0; k < bytes; k += 16) v128.store(d + k, zero);
   }
 }
+
+/**
+ * out[n][r][c] = x[n][rows[r]][cols[c]], whole pixels of pixelBytes; zeros where rows[r] or cols[c]
+ * is -1. rows (outH values) and cols (outW values) are i32 arrays. The padded input of a convolution
+ * whose stride exceeds its filter is gathered this way: only the rows and columns windows read.
+ * REQUIRES: every index in rows is -1 or in [0, H), in cols -1 or in [0, W); pixelBytes a multiple of 4.
+ */
+export function gatherPixels(
+  x: usize, out: usize, m: i32, H: i32, W: i32, pixelBytes: i32,
+  rows: usize, outH: i32, cols: usize, outW: i32,
+): void {
+  const pix = <usize>pixelBytes;
+  const rowBytes = <usize>W * pix;
+  let dst = out;
+  for (let n = 0; n < m; n++) {
+    const image = x + <usize>n * <usize>H * rowBytes;
+    for (let r = 0; r < outH; r++) {
+      const h = load<i32>(rows + (<usize>r << 2));
+      if (h < 0) {
+        memory.fill(dst, 0, <usize>outW * pix);
+        dst += <usize>outW * pix;
+        continue;
+      }
+      const row = image + <usize>h * rowBytes;
+      for (let c = 0; c < outW; c++) {
+        const w = load<i32>(cols + (<usize>c << 2));
+        if (w < 0) memory.fill(dst, 0, pix);
+        else memory.copy(dst, row + <usize>w * pix, pix);
+        dst += pix;
+      }
+    }
+  }
+}

@@ -123,8 +123,8 @@ export function packBias<T>(b: usize, out: usize, N: i32): void {
 // @ts-ignore: decorator
 @inline function convTile4<T>(
   WIDE: bool, x0: usize, x1: usize, x2: usize, x3: usize, xRowBytes: usize, fH: i32, rowElems: i32,
-  w: usize, bias: usize, z0: usize, z1: usize, z2: usize, z3: usize, valid: i32,
-): void {
+  w: usize, bias: usize, z0: usize, z1: usize, z2: usize, z3: usize, valid: i32, relu: bool,
+): v128 {
   const sz = <usize>sizeof<T>();
   let c00 = v128.load(bias), c01 = v128.load(bias, 16);
   let c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01;
@@ -148,6 +148,15 @@ export function packBias<T>(b: usize, out: usize, N: i32): void {
     }
   }
   const L = LANES<T>();
+  // the sum of what this tile computed, before the activation: not finite if any value is not
+  const sum = WIDE
+    ? v128.add<T>(v128.add<T>(v128.add<T>(c00, c01), v128.add<T>(c10, c11)), v128.add<T>(v128.add<T>(c20, c21), v128.add<T>(c30, c31)))
+    : v128.add<T>(v128.add<T>(c00, c10), v128.add<T>(c20, c30));
+  if (relu) {
+    const zero = v128.splat<T>(<T>0);
+    c00 = v128.max<T>(c00, zero); c10 = v128.max<T>(c10, zero); c20 = v128.max<T>(c20, zero); c30 = v128.max<T>(c30, zero);
+    if (WIDE) { c01 = v128.max<T>(c01, zero); c11 = v128.max<T>(c11, zero); c21 = v128.max<T>(c21, zero); c31 = v128.max<T>(c31, zero); }
+  }
   if (valid == 2 * L) {
     v128.store(z0, c00); v128.store(z0, c01, 16);
     v128.store(z1, c10); v128.store(z1, c11, 16);
@@ -161,6 +170,7 @@ export function packBias<T>(b: usize, out: usize, N: i32): void {
       storeLanes<T>(z2 + 16, c21, valid - L); storeLanes<T>(z3 + 16, c31, valid - L);
     }
   }
+  return sum;
 }
 
 /**
@@ -176,9 +186,9 @@ export function packBias<T>(b: usize, out: usize, N: i32): void {
 export function conv2dForward<T>(
   x: usize, packedW: usize, packedB: usize, z: usize,
   m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32,
-  nH: i32, nW: i32, N: i32, zPixBytes: usize, zRowBytes: usize, zImageBytes: usize,
-): void {
-  convolve<T>(false, x, packedW, packedB, z, m, H, W, C, fH, fW, sH, sW, nH, nW, N, zPixBytes, zRowBytes, zImageBytes);
+  nH: i32, nW: i32, N: i32, zPixBytes: usize, zRowBytes: usize, zImageBytes: usize, relu: bool,
+): i32 {
+  return convolve<T>(false, x, packedW, packedB, z, m, H, W, C, fH, fW, sH, sW, nH, nW, N, zPixBytes, zRowBytes, zImageBytes, relu);
 }
 
 /** Bytes of packed filter that conv2dForward keeps in cache while all pixels pass (half of a 1 MiB L2). */
@@ -216,8 +226,8 @@ export function packFilterRows<T>(
 // @ts-ignore: decorator
 @inline function dotTile<T>(
   ONE: bool, x0: usize, x1: usize, x2: usize, x3: usize, xRowBytes: usize, fH: i32, rowBytes: usize,
-  w0: usize, w1: usize, b0: T, b1: T, z0: usize, z1: usize, z2: usize, z3: usize,
-): void {
+  w0: usize, w1: usize, b0: T, b1: T, z0: usize, z1: usize, z2: usize, z3: usize, relu: bool,
+): T {
   const sz = <usize>sizeof<T>();
   let c00 = v128.splat<T>(<T>0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   for (let kh = 0; kh < fH; kh++) {
@@ -237,24 +247,41 @@ export function packFilterRows<T>(
       w1 += 16;
     }
   }
+  // returns the sum of what this tile computed, before the activation: not finite if any value is not
   if (sizeof<T>() == 4) {
     // the 4 pixels' sums of a channel, reduced together: lane i of the result is pixel i's
-    const s0 = v128.add<T>(sums4(c00, c10, c20, c30), v128.splat<T>(b0));
+    let s0 = v128.add<T>(sums4(c00, c10, c20, c30), v128.splat<T>(b0));
+    let sum = s0;
+    if (relu) s0 = v128.max<T>(s0, v128.splat<T>(<T>0));
     v128.store_lane<T>(z0, s0, 0); v128.store_lane<T>(z1, s0, 1);
     v128.store_lane<T>(z2, s0, 2); v128.store_lane<T>(z3, s0, 3);
     if (!ONE) {
-      const s1 = v128.add<T>(sums4(c01, c11, c21, c31), v128.splat<T>(b1));
+      let s1 = v128.add<T>(sums4(c01, c11, c21, c31), v128.splat<T>(b1));
+      sum = v128.add<T>(sum, s1);
+      if (relu) s1 = v128.max<T>(s1, v128.splat<T>(<T>0));
       v128.store_lane<T>(z0, s1, 0, sz); v128.store_lane<T>(z1, s1, 1, sz);
       v128.store_lane<T>(z2, s1, 2, sz); v128.store_lane<T>(z3, s1, 3, sz);
     }
+    return sumLanes<T>(sum);
   } else {
-    store<T>(z0, sumLanes<T>(c00) + b0); store<T>(z1, sumLanes<T>(c10) + b0);
-    store<T>(z2, sumLanes<T>(c20) + b0); store<T>(z3, sumLanes<T>(c30) + b0);
+    const r00 = sumLanes<T>(c00) + b0, r10 = sumLanes<T>(c10) + b0, r20 = sumLanes<T>(c20) + b0, r30 = sumLanes<T>(c30) + b0;
+    store<T>(z0, activate<T>(r00, relu)); store<T>(z1, activate<T>(r10, relu));
+    store<T>(z2, activate<T>(r20, relu)); store<T>(z3, activate<T>(r30, relu));
+    let sum = (r00 + r10) + (r20 + r30);
     if (!ONE) {
-      store<T>(z0 + sz, sumLanes<T>(c01) + b1); store<T>(z1 + sz, sumLanes<T>(c11) + b1);
-      store<T>(z2 + sz, sumLanes<T>(c21) + b1); store<T>(z3 + sz, sumLanes<T>(c31) + b1);
+      const r01 = sumLanes<T>(c01) + b1, r11 = sumLanes<T>(c11) + b1, r21 = sumLanes<T>(c21) + b1, r31 = sumLanes<T>(c31) + b1;
+      store<T>(z0 + sz, activate<T>(r01, relu)); store<T>(z1 + sz, activate<T>(r11, relu));
+      store<T>(z2 + sz, activate<T>(r21, relu)); store<T>(z3 + sz, activate<T>(r31, relu));
+      sum += (r01 + r11) + (r21 + r31);
     }
+    return sum;
   }
+}
+
+/** max(v, 0) when relu (NaN stays NaN, -0 becomes +0, as Math.max), else v. */
+// @ts-ignore: decorator
+@inline function activate<T>(v: T, relu: bool): T {
+  return relu ? max<T>(v, <T>0) : v;
 }
 
 /** [sum of a's lanes, of b's, of c's, of d's] for four f32x4 vectors: a 4x4 transpose-and-add. */
@@ -274,9 +301,9 @@ export function packFilterRows<T>(
 export function conv2dForwardDot<T>(
   x: usize, packedW: usize, packedB: usize, z: usize,
   m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32,
-  nH: i32, nW: i32, N: i32, zPixBytes: usize, zRowBytes: usize, zImageBytes: usize,
-): void {
-  convolve<T>(true, x, packedW, packedB, z, m, H, W, C, fH, fW, sH, sW, nH, nW, N, zPixBytes, zRowBytes, zImageBytes);
+  nH: i32, nW: i32, N: i32, zPixBytes: usize, zRowBytes: usize, zImageBytes: usize, relu: bool,
+): i32 {
+  return convolve<T>(true, x, packedW, packedB, z, m, H, W, C, fH, fW, sH, sW, nH, nW, N, zPixBytes, zRowBytes, zImageBytes, relu);
 }
 
 /**
@@ -288,8 +315,8 @@ export function conv2dForwardDot<T>(
 @inline function convolve<T>(
   DOT: bool, x: usize, packedW: usize, packedB: usize, z: usize,
   m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32,
-  nH: i32, nW: i32, N: i32, zPixBytes: usize, zRowBytes: usize, zImageBytes: usize,
-): void {
+  nH: i32, nW: i32, N: i32, zPixBytes: usize, zRowBytes: usize, zImageBytes: usize, relu: bool,
+): i32 {
   const sz = <usize>sizeof<T>();
   const nr = NR<T>();
   const rowElems = fW * C;
@@ -304,6 +331,9 @@ export function conv2dForwardDot<T>(
   // pixel passes through it: a large filter (many channels) is then read from memory once, not
   // once per 4 pixels. The dot-product path has at most one vector of channels: one chunk.
   const chunkN = DOT ? N : max(1, <i32>(FILTER_CHUNK_BYTES / blockBytes)) * nr;
+  // the sum of every value computed (before the activation), to tell whether all were finite
+  let all = v128.splat<T>(<T>0);
+  let allScalar = <T>0;
   for (let firstN = 0; firstN < N; firstN += chunkN) {
     const lastN = min(N, firstN + chunkN);
     // the next pixel to hand out: its counters (oh, ow), its image's, its row's and its own addresses
@@ -324,30 +354,32 @@ export function conv2dForwardDot<T>(
         let n = 0;
         for (; n + 2 <= N; n += 2) {
           const off = <usize>n * sz;
-          dotTile<T>(false, x0, x1, x2, x3, xRowBytes, fH, rowBytes,
+          allScalar += dotTile<T>(false, x0, x1, x2, x3, xRowBytes, fH, rowBytes,
                      packedW + <usize>n * filterBytes, packedW + <usize>(n + 1) * filterBytes,
-                     load<T>(packedB + off), load<T>(packedB + off + sz), z0 + off, z1 + off, z2 + off, z3 + off);
+                     load<T>(packedB + off), load<T>(packedB + off + sz), z0 + off, z1 + off, z2 + off, z3 + off, relu);
         }
         if (n < N) {
           const off = <usize>n * sz;
-          dotTile<T>(true, x0, x1, x2, x3, xRowBytes, fH, rowBytes, packedW + <usize>n * filterBytes, 0,
-                     load<T>(packedB + off), <T>0, z0 + off, z1 + off, z2 + off, z3 + off);
+          allScalar += dotTile<T>(true, x0, x1, x2, x3, xRowBytes, fH, rowBytes, packedW + <usize>n * filterBytes, 0,
+                     load<T>(packedB + off), <T>0, z0 + off, z1 + off, z2 + off, z3 + off, relu);
         }
       } else {
         for (let n0 = firstN, blk = firstN / nr; n0 < lastN; n0 += nr, blk++) {
           const off = <usize>n0 * sz;
           const valid = min(nr, N - n0);
           if (valid > LANES<T>()) {
-            convTile4<T>(true, x0, x1, x2, x3, xRowBytes, fH, rowElems, packedW + <usize>blk * blockBytes, packedB + off,
-                         z0 + off, z1 + off, z2 + off, z3 + off, valid);
+            all = v128.add<T>(all, convTile4<T>(true, x0, x1, x2, x3, xRowBytes, fH, rowElems, packedW + <usize>blk * blockBytes, packedB + off,
+                         z0 + off, z1 + off, z2 + off, z3 + off, valid, relu));
           } else {
-            convTile4<T>(false, x0, x1, x2, x3, xRowBytes, fH, rowElems, packedW + <usize>blk * blockBytes, packedB + off,
-                         z0 + off, z1 + off, z2 + off, z3 + off, valid);
+            all = v128.add<T>(all, convTile4<T>(false, x0, x1, x2, x3, xRowBytes, fH, rowElems, packedW + <usize>blk * blockBytes, packedB + off,
+                         z0 + off, z1 + off, z2 + off, z3 + off, valid, relu));
           }
         }
       }
     }
   }
+  const t = v128.add<T>(all, v128.splat<T>(allScalar - allScalar));
+  return v128.any_true(v128.ne<T>(v128.sub<T>(t, t), v128.sub<T>(t, t))) ? 1 : 0;
 }
 
 /** Input channels per block of the filter gradient's packed input. */

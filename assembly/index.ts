@@ -1,10 +1,11 @@
 // The module's exports: each generic kernel instantiated for f32 and f64, named dtype_op.
 // Every export takes byte offsets into the imported memory and plain sizes; none allocates.
-import { zeroPad, packBlocks } from "./bytes";
+import { zeroPad, packBlocks, gatherPixels } from "./bytes";
 import { packFilter, packFilterRows, packBias, conv2dForward, conv2dForwardDot, conv2dBackwardFilter, biasGradient, dot } from "./conv";
-import { poolForward, poolBackward, maskFromWindow, fill } from "./pool";
+import { poolForward, poolBackward, maskFromWindow } from "./pool";
+import { fill, relu, reluBackward, findNonFinite } from "./elementwise";
 
-export { zeroPad, packBlocks };
+export { zeroPad, packBlocks, gatherPixels };
 
 /** Where the caller's allocator may start: the end of this module's static data. */
 export function heapBase(): usize {
@@ -18,11 +19,11 @@ export function f64_pack_filter_rows(w: usize, out: usize, tH: i32, tW: i32, C: 
 export function f32_pack_bias(b: usize, out: usize, N: i32): void { packBias<f32>(b, out, N); }
 export function f64_pack_bias(b: usize, out: usize, N: i32): void { packBias<f64>(b, out, N); }
 
-export function f32_conv2d_forward(x: usize, pw: usize, pb: usize, z: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, zPixBytes: usize, zRowBytes: usize, zImageBytes: usize): void { conv2dForward<f32>(x, pw, pb, z, m, H, W, C, fH, fW, sH, sW, nH, nW, N, zPixBytes, zRowBytes, zImageBytes); }
-export function f64_conv2d_forward(x: usize, pw: usize, pb: usize, z: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, zPixBytes: usize, zRowBytes: usize, zImageBytes: usize): void { conv2dForward<f64>(x, pw, pb, z, m, H, W, C, fH, fW, sH, sW, nH, nW, N, zPixBytes, zRowBytes, zImageBytes); }
+export function f32_conv2d_forward(x: usize, pw: usize, pb: usize, z: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, zPixBytes: usize, zRowBytes: usize, zImageBytes: usize, relu: bool): i32 { return conv2dForward<f32>(x, pw, pb, z, m, H, W, C, fH, fW, sH, sW, nH, nW, N, zPixBytes, zRowBytes, zImageBytes, relu); }
+export function f64_conv2d_forward(x: usize, pw: usize, pb: usize, z: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, zPixBytes: usize, zRowBytes: usize, zImageBytes: usize, relu: bool): i32 { return conv2dForward<f64>(x, pw, pb, z, m, H, W, C, fH, fW, sH, sW, nH, nW, N, zPixBytes, zRowBytes, zImageBytes, relu); }
 
-export function f32_conv2d_forward_dot(x: usize, pw: usize, pb: usize, z: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, zPixBytes: usize, zRowBytes: usize, zImageBytes: usize): void { conv2dForwardDot<f32>(x, pw, pb, z, m, H, W, C, fH, fW, sH, sW, nH, nW, N, zPixBytes, zRowBytes, zImageBytes); }
-export function f64_conv2d_forward_dot(x: usize, pw: usize, pb: usize, z: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, zPixBytes: usize, zRowBytes: usize, zImageBytes: usize): void { conv2dForwardDot<f64>(x, pw, pb, z, m, H, W, C, fH, fW, sH, sW, nH, nW, N, zPixBytes, zRowBytes, zImageBytes); }
+export function f32_conv2d_forward_dot(x: usize, pw: usize, pb: usize, z: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, zPixBytes: usize, zRowBytes: usize, zImageBytes: usize, relu: bool): i32 { return conv2dForwardDot<f32>(x, pw, pb, z, m, H, W, C, fH, fW, sH, sW, nH, nW, N, zPixBytes, zRowBytes, zImageBytes, relu); }
+export function f64_conv2d_forward_dot(x: usize, pw: usize, pb: usize, z: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, zPixBytes: usize, zRowBytes: usize, zImageBytes: usize, relu: bool): i32 { return conv2dForwardDot<f64>(x, pw, pb, z, m, H, W, C, fH, fW, sH, sW, nH, nW, N, zPixBytes, zRowBytes, zImageBytes, relu); }
 
 export function f32_conv2d_backward_filter(xb: usize, dzb: usize, dw: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32): void { conv2dBackwardFilter<f32>(xb, dzb, dw, m, H, W, C, fH, fW, sH, sW, nH, nW, N); }
 export function f64_conv2d_backward_filter(xb: usize, dzb: usize, dw: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32): void { conv2dBackwardFilter<f64>(xb, dzb, dw, m, H, W, C, fH, fW, sH, sW, nH, nW, N); }
@@ -33,12 +34,19 @@ export function f64_bias_gradient(dz: usize, db: usize, P: i32, N: i32): void { 
 export function f32_dot(a: usize, b: usize, n: i32, bias: f32): f32 { return dot<f32>(a, b, n, bias); }
 export function f64_dot(a: usize, b: usize, n: i32, bias: f64): f64 { return dot<f64>(a, b, n, bias); }
 
-export function f32_pool_forward(x: usize, out: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, isMax: bool): void { poolForward<f32>(x, out, m, H, W, C, fH, fW, sH, sW, nH, nW, isMax); }
-export function f64_pool_forward(x: usize, out: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, isMax: bool): void { poolForward<f64>(x, out, m, H, W, C, fH, fW, sH, sW, nH, nW, isMax); }
-export function f32_pool_backward(x: usize, dout: usize, dx: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, isMax: bool): void { poolBackward<f32>(x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW, isMax); }
-export function f64_pool_backward(x: usize, dout: usize, dx: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, isMax: bool): void { poolBackward<f64>(x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW, isMax); }
+export function f32_pool_forward(x: usize, out: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, isMax: bool): i32 { return poolForward<f32>(x, out, m, H, W, C, fH, fW, sH, sW, nH, nW, isMax); }
+export function f64_pool_forward(x: usize, out: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, isMax: bool): i32 { return poolForward<f64>(x, out, m, H, W, C, fH, fW, sH, sW, nH, nW, isMax); }
+export function f32_pool_backward(x: usize, dout: usize, dx: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, isMax: bool, firstOnly: bool): i32 { return poolBackward<f32>(x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW, isMax, firstOnly); }
+export function f64_pool_backward(x: usize, dout: usize, dx: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, isMax: bool, firstOnly: bool): i32 { return poolBackward<f64>(x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW, isMax, firstOnly); }
 
 export function f32_mask_from_window(x: usize, out: usize, n: i32): void { maskFromWindow<f32>(x, out, n); }
 export function f64_mask_from_window(x: usize, out: usize, n: i32): void { maskFromWindow<f64>(x, out, n); }
 export function f32_fill(p: usize, n: i32, value: f32): void { fill<f32>(p, n, value); }
 export function f64_fill(p: usize, n: i32, value: f64): void { fill<f64>(p, n, value); }
+
+export function f32_relu(x: usize, y: usize, n: i32): void { relu<f32>(x, y, n); }
+export function f64_relu(x: usize, y: usize, n: i32): void { relu<f64>(x, y, n); }
+export function f32_relu_backward(dy: usize, x: usize, dx: usize, n: i32): void { reluBackward<f32>(dy, x, dx, n); }
+export function f64_relu_backward(dy: usize, x: usize, dx: usize, n: i32): void { reluBackward<f64>(dy, x, dx, n); }
+export function f32_find_nonfinite(p: usize, from: i32, n: i32): i32 { return findNonFinite<f32>(p, from, n); }
+export function f64_find_nonfinite(p: usize, from: i32, n: i32): i32 { return findNonFinite<f64>(p, from, n); }

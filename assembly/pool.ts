@@ -48,7 +48,7 @@ function exactMax<T>(p: usize, xRow: usize, pix: usize, fH: i32, fW: i32): v128 
 
 /** Reduces the fH x fW window at p (rows xRow bytes apart, pixels pix apart) over 4 vectors. */
 // @ts-ignore: decorator
-@inline function window4<T>(MAX: bool, p: usize, xRow: usize, pix: usize, fH: i32, fW: i32, count: v128, o: usize): void {
+@inline function window4<T>(MAX: bool, p: usize, xRow: usize, pix: usize, fH: i32, fW: i32, count: v128, o: usize): v128 {
   let a0 = start<T>(MAX), a1 = a0, a2 = a0, a3 = a0;
   let s0 = v128.splat<T>(<T>0), s1 = s0, s2 = s0, s3 = s0;
   for (let kh = 0; kh < fH; kh++) {
@@ -70,10 +70,13 @@ function exactMax<T>(p: usize, xRow: usize, pix: usize, fH: i32, fW: i32): v128 
     a2 = exactMax<T>(p + 32, xRow, pix, fH, fW);
     a3 = exactMax<T>(p + 48, xRow, pix, fH, fW);
   }
-  v128.store(o, finish<T>(MAX, a0, count));
-  v128.store(o, finish<T>(MAX, a1, count), 16);
-  v128.store(o, finish<T>(MAX, a2, count), 32);
-  v128.store(o, finish<T>(MAX, a3, count), 48);
+  const r0 = finish<T>(MAX, a0, count), r1 = finish<T>(MAX, a1, count), r2 = finish<T>(MAX, a2, count), r3 = finish<T>(MAX, a3, count);
+  v128.store(o, r0);
+  v128.store(o, r1, 16);
+  v128.store(o, r2, 32);
+  v128.store(o, r3, 48);
+  // the sum of the averages: not finite if one is not (max pooling is exact and reports nothing)
+  return MAX ? v128.splat<T>(<T>0) : v128.add<T>(v128.add<T>(r0, r1), v128.add<T>(r2, r3));
 }
 
 /** The same over one vector. */
@@ -112,25 +115,47 @@ function exactMax<T>(p: usize, xRow: usize, pix: usize, fH: i32, fW: i32): v128 
 @inline function forward<T>(
   MAX: bool, x: usize, out: usize, m: i32, H: i32, W: i32, C: i32,
   fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32,
-): void {
+): i32 {
   const sz = <usize>sizeof<T>();
   const L = LANES<T>();
   const pix = <usize>C * sz;
   const xRow = <usize>W * pix;
   const count = v128.splat<T>(<T>(fH * fW));
   let o = out;
+  let all = v128.splat<T>(<T>0);
+  let allScalar = <T>0;
   for (let n = 0; n < m; n++) {
     for (let oh = 0; oh < nH; oh++) {
       for (let ow = 0; ow < nW; ow++) {
         const win = x + (<usize>n * <usize>H + <usize>(oh * sH)) * xRow + <usize>(ow * sW) * pix;
         let c = 0;
-        for (; c + 4 * L <= C; c += 4 * L) window4<T>(MAX, win + <usize>c * sz, xRow, pix, fH, fW, count, o + <usize>c * sz);
-        for (; c + L <= C; c += L) v128.store(o + <usize>c * sz, window1<T>(MAX, win + <usize>c * sz, xRow, pix, fH, fW, count));
-        for (; c < C; c++) store<T>(o + <usize>c * sz, window0<T>(MAX, win + <usize>c * sz, xRow, pix, fH, fW));
+        for (; c + 4 * L <= C; c += 4 * L) {
+          const r = window4<T>(MAX, win + <usize>c * sz, xRow, pix, fH, fW, count, o + <usize>c * sz);
+          if (!MAX) all = v128.add<T>(all, r);
+        }
+        for (; c + L <= C; c += L) {
+          const r = window1<T>(MAX, win + <usize>c * sz, xRow, pix, fH, fW, count);
+          v128.store(o + <usize>c * sz, r);
+          if (!MAX) all = v128.add<T>(all, r);
+        }
+        for (; c < C; c++) {
+          const r = window0<T>(MAX, win + <usize>c * sz, xRow, pix, fH, fW);
+          store<T>(o + <usize>c * sz, r);
+          if (!MAX) allScalar += r;
+        }
         o += pix;
       }
     }
   }
+  return MAX ? 0 : notFinite<T>(all, allScalar);
+}
+
+/** 1 when v (any lane) or s is not finite: its difference with itself is then NaN. */
+// @ts-ignore: decorator
+@inline export function notFinite<T>(v: v128, s: T): i32 {
+  const t = v128.add<T>(v, v128.splat<T>(s - s));
+  const d = v128.sub<T>(t, t);
+  return v128.any_true(v128.ne<T>(d, d)) ? 1 : 0;
 }
 
 /** True when x[0 .. n) holds a NaN (or both infinities): its sum is then unordered. */
@@ -261,29 +286,42 @@ function max3s2<T>(x: usize, out: usize, m: i32, H: i32, W: i32, C: i32, nH: i32
 export function poolForward<T>(
   x: usize, out: usize, m: i32, H: i32, W: i32, C: i32,
   fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, isMax: bool,
-): void {
+): i32 {
   // the common 2x2 and 3x3 windows get loops of constant length, which the engine unrolls
   if (isMax) {
     if (fH == 3 && fW == 3 && sH == 2 && sW == 2) max3s2<T>(x, out, m, H, W, C, nH, nW);
     else if (fH == 2 && fW == 2) forward<T>(true, x, out, m, H, W, C, 2, 2, sH, sW, nH, nW);
     else if (fH == 3 && fW == 3) forward<T>(true, x, out, m, H, W, C, 3, 3, sH, sW, nH, nW);
     else forward<T>(true, x, out, m, H, W, C, fH, fW, sH, sW, nH, nW);
-  } else {
-    if (fH == 2 && fW == 2) forward<T>(false, x, out, m, H, W, C, 2, 2, sH, sW, nH, nW);
-    else if (fH == 3 && fW == 3) forward<T>(false, x, out, m, H, W, C, 3, 3, sH, sW, nH, nW);
-    else forward<T>(false, x, out, m, H, W, C, fH, fW, sH, sW, nH, nW);
+    return 0;
   }
+  if (fH == 2 && fW == 2) return forward<T>(false, x, out, m, H, W, C, 2, 2, sH, sW, nH, nW);
+  if (fH == 3 && fW == 3) return forward<T>(false, x, out, m, H, W, C, 3, 3, sH, sW, nH, nW);
+  return forward<T>(false, x, out, m, H, W, C, fH, fW, sH, sW, nH, nW);
 }
 
-/** dx[window] += g routed to the window's maxima (MAX) or spread evenly, over one vector at p. */
+/**
+ * dx[window] += g routed to the window's maxima (MAX: every one, or the first in row-major order with
+ * FIRST) or spread evenly, over one vector at p. Returns the sum of the values it stored: not finite
+ * if one of them is not.
+ */
 // @ts-ignore: decorator
-@inline function route1<T>(MAX: bool, x: usize, dx: usize, p: usize, xRow: usize, pix: usize, fH: i32, fW: i32, g: v128, count: v128): void {
+@inline function route1<T>(MAX: bool, FIRST: bool, x: usize, dx: usize, p: usize, xRow: usize, pix: usize, fH: i32, fW: i32, g: v128, count: v128): v128 {
+  let stored = v128.splat<T>(<T>0);
   if (MAX) {
     const mx = window1<T>(true, x + p, xRow, pix, fH, fW, count);
+    let routed = v128.splat<i32>(0);
     for (let kh = 0; kh < fH; kh++) {
       let q = p + <usize>kh * xRow;
       for (let kw = 0; kw < fW; kw++) {
-        v128.store(dx + q, v128.add<T>(v128.load(dx + q), v128.and(g, v128.eq<T>(v128.load(x + q), mx))));
+        let hit = v128.eq<T>(v128.load(x + q), mx);
+        if (FIRST) {
+          hit = v128.andnot(hit, routed);
+          routed = v128.or(routed, hit);
+        }
+        const v = v128.add<T>(v128.load(dx + q), v128.and(g, hit));
+        v128.store(dx + q, v);
+        stored = v128.add<T>(stored, v);
         q += pix;
       }
     }
@@ -292,24 +330,29 @@ export function poolForward<T>(
     for (let kh = 0; kh < fH; kh++) {
       let q = dx + p + <usize>kh * xRow;
       for (let kw = 0; kw < fW; kw++) {
-        v128.store(q, v128.add<T>(v128.load(q), share));
+        const v = v128.add<T>(v128.load(q), share);
+        v128.store(q, v);
+        stored = v128.add<T>(stored, v);
         q += pix;
       }
     }
   }
+  return stored;
 }
 
 // @ts-ignore: decorator
 @inline function backward<T>(
-  MAX: bool, x: usize, dout: usize, dx: usize, m: i32, H: i32, W: i32, C: i32,
+  MAX: bool, FIRST: bool, x: usize, dout: usize, dx: usize, m: i32, H: i32, W: i32, C: i32,
   fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32,
-): void {
+): i32 {
   const sz = <usize>sizeof<T>();
   const L = LANES<T>();
   const pix = <usize>C * sz;
   const xRow = <usize>W * pix;
   const count = v128.splat<T>(<T>(fH * fW));
   memory.fill(dx, 0, <usize>m * <usize>H * xRow);
+  let all = v128.splat<T>(<T>0);
+  let allScalar = <T>0;
   let g = dout;
   for (let n = 0; n < m; n++) {
     for (let oh = 0; oh < nH; oh++) {
@@ -318,17 +361,23 @@ export function poolForward<T>(
         let c = 0;
         for (; c + L <= C; c += L) {
           const off = <usize>c * sz;
-          route1<T>(MAX, x, dx, win + off, xRow, pix, fH, fW, v128.load(g + off), count);
+          all = v128.add<T>(all, route1<T>(MAX, FIRST, x, dx, win + off, xRow, pix, fH, fW, v128.load(g + off), count));
         }
         for (; c < C; c++) {
           const p = win + <usize>c * sz;
           const gs = load<T>(g + <usize>c * sz);
           if (MAX) {
             const mx = window0<T>(true, x + p, xRow, pix, fH, fW);
+            let routed = false;
             for (let kh = 0; kh < fH; kh++) {
               let q = p + <usize>kh * xRow;
               for (let kw = 0; kw < fW; kw++) {
-                if (load<T>(x + q) == mx) store<T>(dx + q, load<T>(dx + q) + gs);
+                if (load<T>(x + q) == mx && !routed) {
+                  const v = load<T>(dx + q) + gs;
+                  store<T>(dx + q, v);
+                  allScalar += v;
+                  routed = FIRST;
+                }
                 q += pix;
               }
             }
@@ -337,7 +386,9 @@ export function poolForward<T>(
             for (let kh = 0; kh < fH; kh++) {
               let q = dx + p + <usize>kh * xRow;
               for (let kw = 0; kw < fW; kw++) {
-                store<T>(q, load<T>(q) + share);
+                const v = load<T>(q) + share;
+                store<T>(q, v);
+                allScalar += v;
                 q += pix;
               }
             }
@@ -347,20 +398,23 @@ export function poolForward<T>(
       }
     }
   }
+  return notFinite<T>(all, allScalar);
 }
 
 /**
  * Pooling backward in one pass: dx (m, H, W, C) is zeroed, then each output gradient
- * dout[n, oh, ow, c] is added to its window: to every position equal to the window's max
- * (max mode: the seed's mask, ties all receive it; a window holding a NaN routes nothing), or as
- * dout / (fH*fW) to every position (average mode). Overlapping windows accumulate, in window order.
+ * dout[n, oh, ow, c] is added to its window: to every position equal to the window's max (max mode:
+ * the seed's mask, ties all receive it; with firstOnly only the first of them in row-major order; a
+ * window holding a NaN routes nothing), or as dout / (fH*fW) to every position (average mode).
+ * Overlapping windows accumulate, in window order. Returns 1 if a value it stored may not be finite.
  */
 export function poolBackward<T>(
   x: usize, dout: usize, dx: usize, m: i32, H: i32, W: i32, C: i32,
-  fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, isMax: bool,
-): void {
-  if (isMax) backward<T>(true, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW);
-  else backward<T>(false, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW);
+  fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, isMax: bool, firstOnly: bool,
+): i32 {
+  if (!isMax) return backward<T>(false, false, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW);
+  if (firstOnly) return backward<T>(true, true, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW);
+  return backward<T>(true, false, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW);
 }
 
 /** out[i] = 1 where x[i] equals the max of x[0 .. n), else 0 (every tie gets 1). */
@@ -383,14 +437,4 @@ export function maskFromWindow<T>(x: usize, out: usize, n: i32): void {
     const off = <usize>i * sz;
     store<T>(out + off, load<T>(x + off) == mx ? <T>1 : <T>0);
   }
-}
-
-/** p[0 .. n) = value. */
-export function fill<T>(p: usize, n: i32, value: T): void {
-  const sz = <usize>sizeof<T>();
-  const L = LANES<T>();
-  const v = v128.splat<T>(value);
-  let i = 0;
-  for (; i + L <= n; i += L) v128.store(p + <usize>i * sz, v);
-  for (; i < n; i++) store<T>(p + <usize>i * sz, value);
 }

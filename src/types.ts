@@ -1,47 +1,95 @@
+// The public types: dtypes, hyperparameters, caches, options and the Backend interface.
 import type { Tensor } from './tensor.js';
 
+/** Element type of a tensor. */
 export type DType = 'float32' | 'float64';
+/** The typed array that holds a tensor's elements: `Float32Array` for 'float32', `Float64Array` for 'float64'. */
+export type DataOf<D extends DType> = D extends 'float32' ? Float32Array : D extends 'float64' ? Float64Array : Float32Array | Float64Array;
+/** Either element array. */
 export type TypedArray = Float32Array | Float64Array;
+/** Values a tensor can be filled from: an array of numbers or a typed array of numbers (not BigInt). */
+export type TensorData = ArrayLike<number> & (readonly number[] | Float32Array | Float64Array | Int8Array | Uint8Array |
+  Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array);
 export type BackendName = 'wasm' | 'js';
 export type PoolMode = 'max' | 'average';
+/** An activation fused into an op: 'relu' is max(x, 0); 'linear' (the default) is none. */
+export type Activation = 'relu' | 'linear';
 
 /** A number, or a [height, width] pair. */
 export type Pair = number | readonly [number, number];
 
+/**
+ * Zero padding of a convolution's input: a number or an [h, w] pair (that many rows on top and on the
+ * bottom, columns on the left and on the right), explicit `[[top, bottom], [left, right]]`, 'valid'
+ * (none) or 'same' (output `ceil(n / stride)`, TensorFlow's split: the odd row or column goes to the
+ * bottom or right).
+ */
+export type Padding = Pair | readonly [readonly [number, number], readonly [number, number]] | 'valid' | 'same';
+
 export interface ConvHyperparameters {
+  /** Step between windows: a positive integer or an [h, w] pair. */
   stride: Pair;
-  pad: Pair;
+  /** Zero padding of the input; see {@link Padding}. */
+  pad: Padding;
+  /** 'relu' applies max(Z, 0) in the same pass; convBackward* then take dZ as the gradient of that output. */
+  activation?: Activation;
 }
 
 export interface PoolHyperparameters {
+  /** Window size: a positive integer or an [h, w] pair. */
   f: Pair;
+  /** Step between windows: a positive integer or an [h, w] pair. */
   stride: Pair;
 }
 
-/** What convForward keeps for convBackward: its inputs (not copies) and hyperparameters. */
-export interface ConvCache {
-  readonly kind: 'conv';
-  readonly A: Tensor;
-  readonly W: Tensor;
-  readonly b: Tensor;
-  readonly hparameters: { readonly stride: [number, number]; readonly pad: [number, number] };
+/** How max-pooling backward routes a window's gradient when several positions hold its maximum. */
+export interface PoolBackwardOptions {
+  /**
+   * 'all' (default): every maximum receives the gradient (the seed's mask `x == max(x)`).
+   * 'first': only the first maximum in row-major window order, as TensorFlow and PyTorch do.
+   */
+  ties?: 'all' | 'first';
 }
 
-/** What poolForward keeps for poolBackward. */
-export interface PoolCache {
+/** What convForward keeps for the backward ops: its inputs and output themselves (not copies) and its hyperparameters. */
+export interface ConvCache<D extends DType = DType> {
+  readonly kind: 'conv';
+  readonly A_prev: Tensor<D>;
+  readonly W: Tensor<D>;
+  readonly b: Tensor<D>;
+  /** The (activated) output: the backward ops read it when `activation` is 'relu'. */
+  readonly Z: Tensor<D>;
+  readonly hparameters: {
+    readonly stride: readonly [number, number];
+    /** [[top, bottom], [left, right]] rows and columns of zeros. */
+    readonly pad: readonly [readonly [number, number], readonly [number, number]];
+    readonly activation: Activation;
+  };
+}
+
+/** What relu keeps for reluBackward: its input itself. */
+export interface ReluCache<D extends DType = DType> {
+  readonly kind: 'relu';
+  readonly X: Tensor<D>;
+}
+
+/** What poolForward keeps for poolBackward: its input itself and its hyperparameters. */
+export interface PoolCache<D extends DType = DType> {
   readonly kind: 'pool';
-  readonly A: Tensor;
-  readonly hparameters: { readonly f: [number, number]; readonly stride: [number, number] };
+  readonly A_prev: Tensor<D>;
+  readonly hparameters: { readonly f: readonly [number, number]; readonly stride: readonly [number, number] };
   readonly mode: PoolMode;
 }
 
 export interface MemoryInfo {
   /** Live (not disposed) tensors of this backend. */
   tensors: number;
-  /** Bytes held by live tensors. */
+  /** Bytes held by live tensors (storage shared by reshaped tensors counts once). */
   bytesInUse: number;
   /** Bytes the backend has reserved: the wasm linear memory size, or bytesInUse for 'js'. */
   bytesReserved: number;
+  /** How many times the wasm linear memory grew (each growth replaces the buffer that `data` views see); 0 for 'js'. */
+  grows: number;
 }
 
 export interface BackendOptions {
@@ -49,23 +97,78 @@ export interface BackendOptions {
   simd?: 'auto' | 'relaxed' | 'plain';
 }
 
+/**
+ * A set of ops over tensors that live in one place: 'wasm' (the module's linear memory, SIMD kernels)
+ * or 'js' (typed arrays, the plain reference). Every op validates its arguments before it allocates
+ * anything, returns new tensors that the caller owns, and throws CnnArgumentError for bad input.
+ */
 export interface Backend {
+  /** 'wasm' or 'js'. */
   readonly name: BackendName;
   /** What runs: for 'wasm' the build ('simd' or 'relaxed-simd'), for 'js' 'scalar'. */
   readonly features: { readonly build: 'simd' | 'relaxed-simd' | 'scalar' };
-  tensor(shape: readonly number[], data?: ArrayLike<number> | null, dtype?: DType): Tensor;
-  memory(): MemoryInfo;
 
-  zeroPad(X: Tensor, pad: Pair): Tensor;
-  convSingleStep(aSlice: Tensor, W: Tensor, b: Tensor): number;
-  convForward(A: Tensor, W: Tensor, b: Tensor, hparameters: ConvHyperparameters): { Z: Tensor; cache: ConvCache };
-  convBackward(dZ: Tensor, cache: ConvCache): { dA: Tensor; dW: Tensor; db: Tensor };
+  /**
+   * A new tensor of `shape` (positive integers, any rank), filled from `data` (an array of numbers
+   * or a typed array of numbers, `size` values; copied) or with zeros. `dtype` defaults to 'float32'.
+   * @throws CnnArgumentError for a bad shape, dtype or data; CnnAllocationError when it cannot be allocated.
+   */
+  tensor<D extends DType = 'float32'>(shape: readonly number[], data?: TensorData | null, dtype?: D): Tensor<D>;
+  /** Counts of live tensors and bytes. */
+  memory(): MemoryInfo;
+  /**
+   * A tensor of another shape over the same elements (no copy): one dimension may be -1 (inferred).
+   * Disposing one leaves the other valid; the elements are freed with the last of them.
+   */
+  reshape<D extends DType>(X: Tensor<D>, shape: readonly number[]): Tensor<D>;
+  /**
+   * Runs `fn` and disposes every tensor created while it runs except those it returns (itself, or
+   * inside arrays and plain objects), as TensorFlow.js's tf.tidy does. Nested tidies work; if `fn`
+   * throws, its tensors are disposed and the error is rethrown. `fn` must be synchronous.
+   */
+  tidy<T>(fn: () => T): T;
+  /** Exempts a tensor from disposal by the tidy() calls it was created in; returns it. */
+  keep<T extends Tensor>(t: T): T;
+
+  /**
+   * `X (m, n_H, n_W, n_C)` with `pad` rows of zeros above and below and `pad` columns left and right
+   * (a number or an [h, w] pair): `(m, n_H + 2 pad_h, n_W + 2 pad_w, n_C)`. Allocates the output.
+   */
+  zeroPad<D extends DType>(X: Tensor<D>, pad: Pair): Tensor<D>;
+  /** `sum(a_slice_prev * W) + b` for one window: `a_slice_prev` and `W` of one shape `(f_H, f_W, n_C_prev)`, `b` one element. */
+  convSingleStep<D extends DType>(a_slice_prev: Tensor<D>, W: Tensor<D>, b: Tensor<D>): number;
+  /**
+   * Strided convolution: `A_prev (m, n_H_prev, n_W_prev, n_C_prev)`, `W (f_H, f_W, n_C_prev, n_C)`,
+   * `b (1, 1, 1, n_C)` give `Z (m, n_H, n_W, n_C)`, with `n_H = floor((n_H_prev + pad_top + pad_bottom - f_H) / stride) + 1`.
+   * The cache holds the inputs and Z themselves: keep them alive until the backward call.
+   */
+  convForward<D extends DType>(A_prev: Tensor<D>, W: Tensor<D>, b: Tensor<D>, hparameters: ConvHyperparameters): { Z: Tensor<D>; cache: ConvCache<D> };
+  /**
+   * All three gradients of convForward from `dZ` (shaped as Z): `dA` (the seed's dA_prev) shaped as
+   * A_prev, `dW` shaped as W, `db` shaped as b.
+   */
+  convBackward<D extends DType>(dZ: Tensor<D>, cache: ConvCache<D>): { dA: Tensor<D>; dW: Tensor<D>; db: Tensor<D> };
   /** The input gradient alone (convBackward's dA): what a layer passes back, without dW and db. */
-  convBackwardInput(dZ: Tensor, cache: ConvCache): Tensor;
+  convBackwardInput<D extends DType>(dZ: Tensor<D>, cache: ConvCache<D>): Tensor<D>;
   /** The filter and bias gradients alone (convBackward's dW and db): a network's first layer needs no dA. */
-  convBackwardFilter(dZ: Tensor, cache: ConvCache): { dW: Tensor; db: Tensor };
-  poolForward(A: Tensor, hparameters: PoolHyperparameters, mode?: PoolMode): { A: Tensor; cache: PoolCache };
-  createMaskFromWindow(x: Tensor): Tensor;
-  distributeValue(dz: number, shape: readonly [number, number], dtype?: DType): Tensor;
-  poolBackward(dA: Tensor, cache: PoolCache, mode?: PoolMode): Tensor;
+  convBackwardFilter<D extends DType>(dZ: Tensor<D>, cache: ConvCache<D>): { dW: Tensor<D>; db: Tensor<D> };
+  /**
+   * Max or average pooling (no padding) of `A_prev (m, n_H_prev, n_W_prev, n_C)` over `f` windows at
+   * `stride`: `A (m, n_H, n_W, n_C)`. `mode` defaults to 'max'. The cache holds A_prev itself.
+   */
+  poolForward<D extends DType>(A_prev: Tensor<D>, hparameters: PoolHyperparameters, mode?: PoolMode): { A: Tensor<D>; cache: PoolCache<D> };
+  /** 1 where the 2-D window `x` equals its maximum, else 0 (every tie gets 1). */
+  createMaskFromWindow<D extends DType>(x: Tensor<D>): Tensor<D>;
+  /** A `(n_H, n_W)` tensor filled with `dz / (n_H * n_W)`. */
+  distributeValue<D extends DType = 'float32'>(dz: number, shape: readonly [number, number], dtype?: D): Tensor<D>;
+  /**
+   * The gradient of poolForward: `dA` shaped as its output gives `dA_prev` shaped as its input.
+   * `mode` defaults to the cache's.
+   */
+  poolBackward<D extends DType>(dA: Tensor<D>, cache: PoolCache<D>, mode?: PoolMode, options?: PoolBackwardOptions): Tensor<D>;
+
+  /** `Y = max(X, 0)` element-wise (NaN stays NaN); the cache holds X itself. */
+  relu<D extends DType>(X: Tensor<D>): { Y: Tensor<D>; cache: ReluCache<D> };
+  /** The gradient of relu: `dX = dY` where `X > 0`, else 0. */
+  reluBackward<D extends DType>(dY: Tensor<D>, cache: ReluCache<D>): Tensor<D>;
 }

@@ -53,7 +53,7 @@ describe.each(['wasm', 'js'] as const)('tensors on %s', (name) => {
     expect(B.data).toBeInstanceOf(Float64Array);
     expect(Array.from(B.data)).toEqual([0.1, 0.2, 0.3]);
     expect(Array.from(be.tensor([2, 2]).data)).toEqual([0, 0, 0, 0]); // zeros when data is omitted
-    expect(Array.from(be.tensor([2], { length: 2, 0: 7, 1: 8 }).data)).toEqual([7, 8]); // any ArrayLike
+    expect(Array.from(be.tensor([2], Int32Array.of(7, 8)).data)).toEqual([7, 8]); // any number typed array, converted
     const before = be.memory().tensors;
     B[Symbol.dispose]();
     expect(B.disposed).toBe(true);
@@ -65,12 +65,15 @@ describe.each(['wasm', 'js'] as const)('tensors on %s', (name) => {
     const A = be.tensor([1, 4, 4, 2]), W = be.tensor([2, 2, 2, 3]), b = be.tensor([1, 1, 1, 3]);
     const { Z, cache } = be.convForward(A, W, b, { stride: 2, pad: 0 });
     expect(Z.shape).toEqual([1, 2, 2, 3]);
-    expect(cache.A).toBe(A);
+    expect(cache.A_prev).toBe(A);
     expect(cache.W).toBe(W);
-    expect(cache.hparameters).toEqual({ stride: [2, 2], pad: [0, 0] });
+    expect(cache.Z).toBe(Z);
+    expect(cache.hparameters).toEqual({ stride: [2, 2], pad: [[0, 0], [0, 0]], activation: 'linear' });
+    expect(Object.isFrozen(cache) && Object.isFrozen(cache.hparameters)).toBe(true);
     const pooled = be.poolForward(A, { f: [2, 1], stride: [2, 1] }, 'average');
     expect(pooled.A.shape).toEqual([1, 2, 4, 2]);
     expect(pooled.cache.mode).toBe('average');
+    expect(pooled.cache.A_prev).toBe(A);
     expect(be.poolBackward(be.tensor(pooled.A.shape), pooled.cache).shape).toEqual([1, 4, 4, 2]);
     expect(be.zeroPad(A, [1, 2]).shape).toEqual([1, 6, 8, 2]);
     expect(Array.from(be.distributeValue(2, [2, 2]).data)).toEqual([0.5, 0.5, 0.5, 0.5]);

@@ -21,6 +21,7 @@ export class Arena {
   #top: number;
   readonly #free: Block[] = [];
   readonly #live = new Map<number, number>();
+  #grows = 0;
 
   constructor(memory: WebAssembly.Memory, heapBase: number) {
     this.#memory = memory;
@@ -30,6 +31,11 @@ export class Arena {
   /** Bytes of linear memory reserved so far. */
   get reserved(): number {
     return this.#memory.buffer.byteLength;
+  }
+
+  /** How many times the memory grew. */
+  get grows(): number {
+    return this.#grows;
   }
 
   /** Returns the byte offset of a new block of at least `bytes` bytes. */
@@ -102,6 +108,7 @@ export class Arena {
         throw new CnnAllocationError(op, bytes, `the engine refused to grow linear memory to ${end} bytes (${(e as Error).message})`);
       }
     }
+    this.#grows++;
   }
 }
 

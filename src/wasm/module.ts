@@ -6,14 +6,6 @@ import { RELAXED_SIMD_WASM, SIMD_WASM } from '../generated/wasm-binaries.js';
 
 export type WasmBuild = 'simd' | 'relaxed-simd';
 
-/** The kernel exports (see assembly/index.ts). Pointers and sizes are plain numbers. */
-export interface KernelExports {
-  heapBase(): number;
-  zeroPad(x: number, out: number, m: number, H: number, W: number, pixelBytes: number, outH: number, outW: number, top: number, left: number): void;
-  packBlocks(x: number, out: number, m: number, H: number, W: number, pixelBytes: number, blockBytes: number, outH: number, outW: number, top: number, left: number): void;
-  [name: `${'f32' | 'f64'}_${string}`]: (...args: number[]) => number | void;
-}
-
 function decode(base64: string): Uint8Array<ArrayBuffer> {
   const text = atob(base64);
   const bytes = new Uint8Array(text.length);
@@ -58,7 +50,7 @@ export function chooseBuild(request: 'auto' | 'relaxed' | 'plain'): WasmBuild {
   );
 }
 
-export async function instantiate(build: WasmBuild, memory: WebAssembly.Memory): Promise<KernelExports> {
+export async function instantiate(build: WasmBuild, memory: WebAssembly.Memory): Promise<WebAssembly.Exports> {
   let module = compiled.get(build);
   if (!module) {
     module = WebAssembly.compile(bytesOf(build));
@@ -66,5 +58,5 @@ export async function instantiate(build: WasmBuild, memory: WebAssembly.Memory):
     module.catch(() => compiled.delete(build));
   }
   const instance = await WebAssembly.instantiate(await module, { env: { memory } });
-  return instance.exports as unknown as KernelExports;
+  return instance.exports;
 }

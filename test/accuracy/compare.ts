@@ -44,5 +44,5 @@ export function compareConv(wasm: Backend, js: Backend, c: ConvCase): void {
     expectExact(db.data, whole.db.data, `${be.name} convBackwardFilter db ${tag}`);
     for (const t of [dA, dW, db]) t.dispose();
   }
-  for (const t of [got.Z, gotGrad.dA, gotGrad.dW, gotGrad.db, got.cache.A, got.cache.W, got.cache.b, dZw]) t.dispose();
+  for (const t of [got.Z, gotGrad.dA, gotGrad.dW, gotGrad.db, got.cache.A_prev, got.cache.W, got.cache.b, dZw]) t.dispose();
 }

@@ -72,7 +72,7 @@ describe(`wasm vs js (property-based)`, () => {
         // each input position is reached by at most this many windows; +1 for the average's division
         const overlaps = Math.ceil(c.fH / c.sH) * Math.ceil(c.fW / c.sW) + 1;
         expectWithin(gotBack.data, refBack.data, sumBound(magBack.data, overlaps, c.dtype), `pool backward ${tag}`);
-        for (const t of [got.A, gotBack, got.cache.A]) t.dispose();
+        for (const t of [got.A, gotBack, got.cache.A_prev]) t.dispose();
       }),
       { numRuns: 200 },
     );
@@ -140,7 +140,7 @@ describe('special values in pooling windows', () => {
         const ref = js.poolForward(js.tensor(shape, values, dtype), { f: 3, stride: 2 }, 'max');
         const got = wasm.poolForward(wasm.tensor(shape, values, dtype), { f: 3, stride: 2 }, 'max');
         expectExact(got.A.data, ref.A.data, `NaN at ${at} of ${shape}`);
-        for (const t of [got.A, got.cache.A, ref.A]) t.dispose();
+        for (const t of [got.A, got.cache.A_prev, ref.A]) t.dispose();
       }
     }
   });

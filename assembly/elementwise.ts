@@ -1,0 +1,68 @@
+// Element-wise kernels over n contiguous elements of T: fill, ReLU and its gradient, and the scan for
+// values that are not finite. Whole vectors first, then a scalar tail.
+import { LANES } from "./lanes";
+
+/** p[0 .. n) = value. */
+export function fill<T>(p: usize, n: i32, value: T): void {
+  const sz = <usize>sizeof<T>();
+  const L = LANES<T>();
+  const v = v128.splat<T>(value);
+  let i = 0;
+  for (; i + L <= n; i += L) v128.store(p + <usize>i * sz, v);
+  for (; i < n; i++) store<T>(p + <usize>i * sz, value);
+}
+
+/** y[i] = max(x[i], 0): NaN stays NaN, -0 becomes +0 (f32x4.max, as Math.max). y may be x. */
+export function relu<T>(x: usize, y: usize, n: i32): void {
+  const sz = <usize>sizeof<T>();
+  const L = LANES<T>();
+  const zero = v128.splat<T>(<T>0);
+  let i = 0;
+  for (; i + 4 * L <= n; i += 4 * L) {
+    const o = <usize>i * sz;
+    const a = v128.load(x + o), b = v128.load(x + o, 16), c = v128.load(x + o, 32), d = v128.load(x + o, 48);
+    v128.store(y + o, v128.max<T>(a, zero)); v128.store(y + o, v128.max<T>(b, zero), 16);
+    v128.store(y + o, v128.max<T>(c, zero), 32); v128.store(y + o, v128.max<T>(d, zero), 48);
+  }
+  for (; i + L <= n; i += L) v128.store(y + <usize>i * sz, v128.max<T>(v128.load(x + <usize>i * sz), zero));
+  for (; i < n; i++) store<T>(y + <usize>i * sz, max<T>(load<T>(x + <usize>i * sz), <T>0));
+}
+
+/** dx[i] = x[i] > 0 ? dy[i] : 0 (0 for NaN). dx may be dy. */
+export function reluBackward<T>(dy: usize, x: usize, dx: usize, n: i32): void {
+  const sz = <usize>sizeof<T>();
+  const L = LANES<T>();
+  const zero = v128.splat<T>(<T>0);
+  let i = 0;
+  for (; i + 2 * L <= n; i += 2 * L) {
+    const o = <usize>i * sz;
+    v128.store(dx + o, v128.and(v128.load(dy + o), v128.gt<T>(v128.load(x + o), zero)));
+    v128.store(dx + o, v128.and(v128.load(dy + o, 16), v128.gt<T>(v128.load(x + o, 16), zero)), 16);
+  }
+  for (; i + L <= n; i += L) {
+    const o = <usize>i * sz;
+    v128.store(dx + o, v128.and(v128.load(dy + o), v128.gt<T>(v128.load(x + o), zero)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i * sz;
+    store<T>(dx + o, load<T>(x + o) > <T>0 ? load<T>(dy + o) : <T>0);
+  }
+}
+
+/** The index of the first element of p[from .. n) that is NaN or infinite, or -1. */
+export function findNonFinite<T>(p: usize, from: i32, n: i32): i32 {
+  const sz = <usize>sizeof<T>();
+  const L = LANES<T>();
+  let i = from;
+  for (; i + 2 * L <= n; i += 2 * L) {
+    const a = v128.load(p + <usize>i * sz), b = v128.load(p + <usize>i * sz, 16);
+    // x - x is 0 for a finite x and NaN otherwise
+    const s = v128.add<T>(v128.sub<T>(a, a), v128.sub<T>(b, b));
+    if (v128.any_true(v128.ne<T>(s, s))) break;
+  }
+  for (; i < n; i++) {
+    const v = load<T>(p + <usize>i * sz);
+    if (v - v != 0) return i;
+  }
+  return -1;
+}

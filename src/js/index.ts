@@ -1,0 +1,28 @@
+// The 'js' backend's kernels: plain TypeScript, the oracle of the accuracy tests, so they favour
+// being obviously correct over being fast.
+import type { Kernels } from '../ops/kernels.js';
+import { convBackward, convForward, dot, zeroPad } from './conv.js';
+import { mask, poolBackward, poolForward } from './pool.js';
+
+export { jsStore } from './store.js';
+
+export const jsKernels: Kernels = {
+  fill: (out, value) => void out.storage.view().fill(value),
+  zeroPad,
+  dot,
+  convForward,
+  convBackward,
+  poolForward,
+  poolBackward,
+  mask,
+  // max(x, 0): NaN stays NaN, -0 becomes +0
+  relu(X, Y) {
+    const x = X.storage.view(), y = Y.storage.view();
+    for (let i = 0; i < x.length; i++) y[i] = Math.max(x[i]!, 0);
+  },
+  // the gradient is dY where X > 0, else 0 (at 0, and for NaN)
+  reluBackward(dY, X, dX) {
+    const g = dY.storage.view(), x = X.storage.view(), d = dX.storage.view();
+    for (let i = 0; i < x.length; i++) d[i] = x[i]! > 0 ? g[i]! : 0;
+  },
+};

@@ -1,0 +1,51 @@
+// What a backend supplies: storage for tensors, and one kernel per op over already-validated
+// arguments (tensor parts read once, geometry computed). Both backends implement this interface:
+// 'js' (src/js/) as a transcription of the seed's loops, 'wasm' (src/wasm/) over SIMD kernels.
+import type { Storage, StorageOwner, TensorParts } from '../tensor.js';
+import type { DType } from '../types.js';
+import type { ConvGeometry } from './conv.js';
+import type { PoolGeometry } from './pool.js';
+
+/** The gradients one conv backward call writes: dA_prev, or dW with db, or all three. */
+export interface ConvGradients {
+  readonly dA?: TensorParts;
+  readonly dW?: TensorParts;
+  readonly db?: TensorParts;
+}
+
+/** Where a backend keeps tensor elements. */
+export interface Store {
+  /** New storage of `size` elements (uninitialised) for `owner`; throws CnnAllocationError when it cannot be had. */
+  allocate(owner: StorageOwner, op: string, dtype: DType, size: number): Storage;
+  /** Gives the elements back. */
+  free(storage: Storage): void;
+  /** Bytes reserved (the wasm memory size) given the bytes in use. */
+  reserved(bytesInUse: number): number;
+  /** How many times the memory grew. */
+  grows(): number;
+  /** The buffer tensors view now (null for 'js', whose tensors each own a typed array). */
+  buffer(): ArrayBufferLike | null;
+}
+
+export interface Kernels {
+  /** out[:] = value. */
+  fill(out: TensorParts, value: number): void;
+  /** out (m, H + top + bottom, W + left + right, C) = X (m, H, W, C) at (top, left), zeros elsewhere. */
+  zeroPad(X: TensorParts, out: TensorParts, top: number, left: number): void;
+  /** sum(a * W) + bias. */
+  dot(a: TensorParts, W: TensorParts, bias: number): number;
+  /** Z = activation(conv(A, W) + b). */
+  convForward(g: ConvGeometry, A: TensorParts, W: TensorParts, b: TensorParts, Z: TensorParts): void;
+  /** The gradients asked for, of the convolution before its activation (dZ already masked). */
+  convBackward(g: ConvGeometry, dZ: TensorParts, A: TensorParts, W: TensorParts, grads: ConvGradients): void;
+  /** Max or average over each window. */
+  poolForward(g: PoolGeometry, A: TensorParts, out: TensorParts): void;
+  /** dA_prev (zeroed first) += each window's gradient, routed to its maxima (every one, or the first) or spread evenly. */
+  poolBackward(g: PoolGeometry, A: TensorParts, dA: TensorParts, dAPrev: TensorParts, firstOnly: boolean): void;
+  /** out = (x == max(x)). */
+  mask(x: TensorParts, out: TensorParts): void;
+  /** Y = max(X, 0) (NaN stays NaN). */
+  relu(X: TensorParts, Y: TensorParts): void;
+  /** dX = X > 0 ? dY : 0. */
+  reluBackward(dY: TensorParts, X: TensorParts, dX: TensorParts): void;
+}

@@ -1,0 +1,229 @@
+// Convolution on the wasm kernels: this file decides the geometry of each kernel call (padding,
+// packing, residues) and allocates the scratch they need; assembly/conv.ts does the arithmetic.
+// Where a kernel reports a result that is not finite, those elements are recomputed by the 'js'
+// reference's own formula (redo.ts), so NaN and infinities come out exactly as the seed's loops give
+// them (a zero border times an infinite filter tap is not one of the seed's products, for one).
+import { dot as jsDot } from '../js/conv.js';
+import type { ConvGeometry } from '../ops/conv.js';
+import type { ConvGradients } from '../ops/kernels.js';
+import type { TensorParts } from '../tensor.js';
+import type { DTypeExports } from './exports.js';
+import { nonFinite, redoConvForward, redoFilterGradient, redoInputGradient } from './redo.js';
+import type { WasmRuntime } from './runtime.js';
+
+const off = (t: TensorParts) => t.storage.offset;
+const bytesOf = (t: TensorParts) => (t.dtype === 'float32' ? 4 : 8);
+
+/** Output channels per packed block of the conv micro-kernel (two v128). */
+const NR = (k: DTypeExports, rt: WasmRuntime) => (k === rt.f32 ? 8 : 4);
+/** Elements per v128. */
+const LANES = (k: DTypeExports, rt: WasmRuntime) => (k === rt.f32 ? 4 : 2);
+/** Input channels per block of the filter gradient's packed input (CB in assembly/conv.ts). */
+const FILTER_CHANNEL_BLOCK = 4;
+
+/**
+ * The packing and convolution kernels for N output channels over windows of tW taps of C channels:
+ * with few output channels (no more than one vector) and whole-vector window rows, dot products
+ * along the rows (every lane useful), else the register-blocked GEMM micro-kernel.
+ */
+function convKernels(k: DTypeExports, lanes: number, tW: number, C: number, N: number) {
+  return N <= lanes && (tW * C) % lanes === 0 ? { pack: k.pack_filter_rows, conv: k.conv2d_forward_dot } : { pack: k.pack_filter, conv: k.conv2d_forward };
+}
+
+/**
+ * The padded input the forward and filter-gradient kernels read, along one axis. Where windows
+ * overlap or touch (stride <= f) it is the padded input cropped to what windows reach; where the
+ * stride exceeds the filter, only the windows' own rows are kept, back to back (stride f), so that
+ * neither the scratch nor the work grows with the stride or the padding.
+ */
+interface Axis {
+  /** Positions kept, and the stride between windows among them. */
+  length: number;
+  stride: number;
+  /** The input row (or column) at each kept position, -1 in the zero border. */
+  source(position: number): number;
+}
+
+function axis(n: number, f: number, s: number, before: number, windows: number): Axis {
+  if (s <= f) return { length: (windows - 1) * s + f, stride: s, source: (p) => (p >= before && p < before + n ? p - before : -1) };
+  return {
+    length: windows * f, stride: f,
+    source: (p) => {
+      const q = Math.floor(p / f) * s + (p % f) - before;
+      return q >= 0 && q < n ? q : -1;
+    },
+  };
+}
+
+/**
+ * Writes the input of g as its kernels read it into scratch, runs body with its address and
+ * geometry. The usual case is one zeroPad (or none, without padding); a stride larger than the
+ * filter gathers the windows' rows and columns instead.
+ */
+function withPaddedInput(rt: WasmRuntime, op: string, g: ConvGeometry, A: TensorParts, blocked: boolean,
+  body: (x: number, H: number, W: number, sH: number, sW: number, pixelBytes: number) => void): void {
+  const sz = bytesOf(A);
+  const rows = axis(g.H, g.fH, g.sH, g.padTop, g.nH), cols = axis(g.W, g.fW, g.sW, g.padLeft, g.nW);
+  const gather = g.sH > g.fH || g.sW > g.fW;
+  const plain = g.padTop === 0 && g.padBottom === 0 && g.padLeft === 0 && g.padRight === 0;
+  const Cpad = Math.ceil(g.C / FILTER_CHANNEL_BLOCK) * FILTER_CHANNEL_BLOCK;
+  const pixel = g.C * sz;
+  if (!gather) {
+    if (blocked) {
+      // channel blocks of the padded input, for the filter gradient
+      rt.scratch(op, [g.m * g.Hp * g.Wp * Cpad * sz], (xb) => {
+        rt.k.packBlocks(off(A), xb!, g.m, g.H, g.W, pixel, FILTER_CHANNEL_BLOCK * sz, g.Hp, g.Wp, g.padTop, g.padLeft);
+        body(xb!, g.Hp, g.Wp, g.sH, g.sW, pixel);
+      });
+    } else if (plain) {
+      body(off(A), g.H, g.W, g.sH, g.sW, pixel);
+    } else {
+      rt.scratch(op, [g.m * g.Hp * g.Wp * pixel], (xp) => {
+        rt.k.zeroPad(off(A), xp!, g.m, g.H, g.W, pixel, g.Hp, g.Wp, g.padTop, g.padLeft);
+        body(xp!, g.Hp, g.Wp, g.sH, g.sW, pixel);
+      });
+    }
+    return;
+  }
+  const compact = g.m * rows.length * cols.length * pixel;
+  rt.scratch(op, [4 * rows.length, 4 * cols.length, compact, blocked ? (compact / pixel) * Cpad * sz : 0], (rowMap, colMap, xc, xb) => {
+    const r = rt.int32(rowMap!, rows.length), c = rt.int32(colMap!, cols.length);
+    for (let p = 0; p < rows.length; p++) r[p] = rows.source(p);
+    for (let p = 0; p < cols.length; p++) c[p] = cols.source(p);
+    rt.k.gatherPixels(off(A), xc!, g.m, g.H, g.W, pixel, rowMap!, rows.length, colMap!, cols.length);
+    if (blocked) {
+      rt.k.packBlocks(xc!, xb!, g.m, rows.length, cols.length, pixel, FILTER_CHANNEL_BLOCK * sz, rows.length, cols.length, 0, 0);
+      body(xb!, rows.length, cols.length, rows.stride, cols.stride, pixel);
+    } else {
+      body(xc!, rows.length, cols.length, rows.stride, cols.stride, pixel);
+    }
+  });
+}
+
+/** Byte sizes of a packed filter of tH x tW taps, C in and N out channels, and of its packed bias. */
+function packedBytes(nr: number, tH: number, tW: number, C: number, N: number, sz: number): [number, number] {
+  const Npad = Math.ceil(N / nr) * nr;
+  return [Npad * tH * tW * C * sz, Npad * sz];
+}
+
+export function convForward(rt: WasmRuntime, g: ConvGeometry, A: TensorParts, W: TensorParts, b: TensorParts, Z: TensorParts): void {
+  const op = 'convForward';
+  const k = rt.kernels(g.dtype);
+  const sz = bytesOf(A);
+  const [wBytes, bBytes] = packedBytes(NR(k, rt), g.fH, g.fW, g.C, g.N, sz);
+  let flagged = 0;
+  let at: number[] | undefined;
+  rt.scratch(op, [wBytes, bBytes], (pw, pb) => {
+    const tap = g.C * g.N * sz;
+    const { pack, conv } = convKernels(k, LANES(k, rt), g.fW, g.C, g.N);
+    pack(off(W), pw!, g.fH, g.fW, g.C, g.N, 0, g.fW * tap, tap, g.N * sz, sz);
+    k.pack_bias(off(b), pb!, g.N);
+    withPaddedInput(rt, op, g, A, false, (x, H, Wd, sH, sW) => {
+      const pix = g.N * sz;
+      const run = (relu: number) => conv(x, pw!, pb!, off(Z), g.m, H, Wd, g.C, g.fH, g.fW, sH, sW, g.nH, g.nW, g.N,
+        pix, g.nW * pix, g.nH * g.nW * pix, relu);
+      flagged = run(g.activation === 'relu' ? 1 : 0);
+      if (flagged && g.activation === 'relu') {
+        // the ReLU may have hidden a -Infinity: find them in the values before it, then apply it
+        run(0);
+        at = nonFinite(rt, Z);
+        k.relu(off(Z), off(Z), Z.size);
+      }
+    });
+  });
+  if (flagged) redoConvForward(rt, g, A, W, b, Z, at);
+}
+
+export function convBackward(rt: WasmRuntime, g: ConvGeometry, dZ: TensorParts, A: TensorParts, W: TensorParts, grads: ConvGradients): void {
+  // the public op's name, for an allocation error
+  const op = grads.dA ? (grads.dW ? 'convBackward' : 'convBackwardInput') : 'convBackwardFilter';
+  if (grads.dW && grads.db) filterGradient(rt, op, g, dZ, A, grads.dW, grads.db);
+  if (grads.dA) inputGradient(rt, op, g, dZ, W, grads.dA);
+}
+
+// Filter gradient: a blocked reduction over output pixels of (padded input) x dZ, both first packed
+// into channel blocks (4 input channels, NR output channels) so that its tiles read contiguous
+// memory. Bias gradient: a sum over dZ's pixels. Both outputs are small: they are scanned for values
+// that are not finite afterwards.
+function filterGradient(rt: WasmRuntime, op: string, g: ConvGeometry, dZ: TensorParts, A: TensorParts, dW: TensorParts, db: TensorParts): void {
+  const k = rt.kernels(g.dtype);
+  const sz = bytesOf(A);
+  const nr = NR(k, rt);
+  const P = g.m * g.nH * g.nW;
+  k.bias_gradient(off(dZ), off(db), P, g.N);
+  const Npad = Math.ceil(g.N / nr) * nr;
+  rt.scratch(op, [P * Npad * sz], (dzb) => {
+    rt.k.packBlocks(off(dZ), dzb!, 1, 1, P, g.N * sz, nr * sz, 1, P, 0, 0);
+    withPaddedInput(rt, op, g, A, true, (xb, H, Wd, sH, sW) => {
+      k.conv2d_backward_filter(xb, dzb!, off(dW), g.m, H, Wd, g.C, g.fH, g.fW, sH, sW, g.nH, g.nW, g.N);
+    });
+  });
+  redoFilterGradient(rt, g, dZ, A, dW, db);
+}
+
+/**
+ * Along one axis of the input gradient (filter size f, stride s, top padding pad, input size n): for
+ * each residue class of the padded coordinate that filter taps reach and that holds input positions,
+ * the first tap of its sub-grid and how many taps it has, the first input position (in dA's
+ * coordinates) and how many, and the row of dZ its first position's first tap reads. Only classes
+ * with taps are visited: at most min(s, f), however large the stride.
+ */
+function residues(f: number, s: number, pad: number, n: number) {
+  const mod = (a: number, b: number) => ((a % b) + b) % b;
+  const out: { firstTap: number; taps: number; outStart: number; count: number; dzStart: number }[] = [];
+  for (let firstTap = 0; firstTap < Math.min(s, f); firstTap++) {
+    const r = mod(f - 1 - firstTap, s);
+    const taps = Math.ceil((f - firstTap) / s);
+    const first = pad + mod(r - pad, s); // first padded coordinate >= pad in this class
+    const count = first < pad + n ? Math.ceil((pad + n - first) / s) : 0;
+    if (count > 0) out.push({ firstTap, taps, outStart: first - pad, count, dzStart: (first + firstTap - f + 1) / s });
+  }
+  return out;
+}
+
+// Input gradient, by stride residue: the padded input's pixel (ih, iw) receives dZ through the
+// taps kh = (f-1 - ih) mod s, +s, ... only, so each of the residue classes of (ih, iw) that taps reach
+// is a stride-1 convolution of dZ (zero-bordered) with that sub-grid of the 180-degree-rotated
+// filter, its channels swapped. Each is written straight into dA at output stride s: no multiply by
+// an inserted zero, no cropping.
+function inputGradient(rt: WasmRuntime, op: string, g: ConvGeometry, dZ: TensorParts, W: TensorParts, dA: TensorParts): void {
+  const k = rt.kernels(g.dtype);
+  const sz = bytesOf(dZ);
+  // dZ with zero borders wide enough for every tap of every residue
+  const topH = Math.ceil((g.fH - 1) / g.sH), topW = Math.ceil((g.fW - 1) / g.sW);
+  const Hz = topH + Math.floor((g.Hp - 1) / g.sH) + 1, Wz = topW + Math.floor((g.Wp - 1) / g.sW) + 1;
+  const [wBytes, bBytes] = packedBytes(NR(k, rt), Math.ceil(g.fH / g.sH), Math.ceil(g.fW / g.sW), g.N, g.C, sz);
+  let flagged = 0;
+  rt.scratch(op, [g.m * Hz * Wz * g.N * sz, wBytes, bBytes], (dzp, pw, pb) => {
+    rt.k.zeroPad(off(dZ), dzp!, g.m, g.nH, g.nW, g.N * sz, Hz, Wz, topH, topW);
+    k.pack_bias(0, pb!, g.C);
+    // a stride larger than the filter leaves residues that no tap reaches: their gradient is 0
+    if (g.sH > g.fH || g.sW > g.fW) k.fill(off(dA), dA.size, 0);
+    const tap = g.C * g.N * sz;
+    const pix = g.C * sz;
+    const lanes = LANES(k, rt);
+    for (const h of residues(g.fH, g.sH, g.padTop, g.H)) {
+      for (const w of residues(g.fW, g.sW, g.padLeft, g.W)) {
+        const { pack, conv } = convKernels(k, lanes, w.taps, g.N, g.C);
+        pack(off(W), pw!, h.taps, w.taps, g.N, g.C,
+          ((g.fH - 1 - h.firstTap) * g.fW + (g.fW - 1 - w.firstTap)) * tap, -g.sH * g.fW * tap, -g.sW * tap, sz, g.N * sz);
+        const xStart = dzp! + ((topH + h.dzStart) * Wz + (topW + w.dzStart)) * g.N * sz;
+        const zStart = off(dA) + (h.outStart * g.W + w.outStart) * pix;
+        flagged |= conv(xStart, pw!, pb!, zStart, g.m, Hz, Wz, g.N, h.taps, w.taps, 1, 1, h.count, w.count, g.C,
+          g.sW * pix, g.sH * g.W * pix, g.H * g.W * pix, 0);
+      }
+    }
+  });
+  if (flagged) redoInputGradient(rt, g, dZ, W, dA);
+}
+
+export function dot(rt: WasmRuntime, a: TensorParts, W: TensorParts, bias: number): number {
+  const v = rt.kernels(a.dtype).dot(off(a), off(W), a.size, bias);
+  return Number.isFinite(v) ? v : jsDot(a, W, bias);
+}
+
+export function zeroPad(rt: WasmRuntime, X: TensorParts, out: TensorParts, top: number, left: number): void {
+  const [m, H, W, C] = X.shape as [number, number, number, number];
+  const [, Hp, Wp] = out.shape as [number, number, number, number];
+  rt.k.zeroPad(off(X), off(out), m, H, W, C * bytesOf(X), Hp, Wp, top, left);
+}

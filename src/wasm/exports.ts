@@ -1,0 +1,46 @@
+// The kernel exports of assembly/index.ts, typed in one place. Pointers are byte offsets into the
+// module's memory; sizes are element or pixel counts unless a name says bytes. Kernels that return a
+// number return 1 when a value they stored is not finite (NaN or an infinity), else 0.
+
+/** The kernels of one element type; the module exports each as `f32_<name>` and `f64_<name>`. */
+export interface DTypeExports {
+  pack_filter(w: number, out: number, tH: number, tW: number, C: number, N: number, firstTap: number, rowStride: number, tapStride: number, cStride: number, nStride: number): void;
+  pack_filter_rows(w: number, out: number, tH: number, tW: number, C: number, N: number, firstTap: number, rowStride: number, tapStride: number, cStride: number, nStride: number): void;
+  pack_bias(b: number, out: number, N: number): void;
+  conv2d_forward(x: number, pw: number, pb: number, z: number, m: number, H: number, W: number, C: number, fH: number, fW: number, sH: number, sW: number, nH: number, nW: number, N: number, zPixBytes: number, zRowBytes: number, zImageBytes: number, relu: number): number;
+  conv2d_forward_dot(x: number, pw: number, pb: number, z: number, m: number, H: number, W: number, C: number, fH: number, fW: number, sH: number, sW: number, nH: number, nW: number, N: number, zPixBytes: number, zRowBytes: number, zImageBytes: number, relu: number): number;
+  conv2d_backward_filter(xb: number, dzb: number, dw: number, m: number, H: number, W: number, C: number, fH: number, fW: number, sH: number, sW: number, nH: number, nW: number, N: number): void;
+  bias_gradient(dz: number, db: number, P: number, N: number): void;
+  dot(a: number, b: number, n: number, bias: number): number;
+  pool_forward(x: number, out: number, m: number, H: number, W: number, C: number, fH: number, fW: number, sH: number, sW: number, nH: number, nW: number, isMax: number): number;
+  pool_backward(x: number, dout: number, dx: number, m: number, H: number, W: number, C: number, fH: number, fW: number, sH: number, sW: number, nH: number, nW: number, isMax: number, firstOnly: number): number;
+  mask_from_window(x: number, out: number, n: number): void;
+  fill(p: number, n: number, value: number): void;
+  /** Index of the first element of p[from .. n) that is not finite, or -1. */
+  find_nonfinite(p: number, from: number, n: number): number;
+  relu(x: number, y: number, n: number): void;
+  relu_backward(dy: number, x: number, dx: number, n: number): void;
+}
+
+export interface KernelExports {
+  heapBase(): number;
+  zeroPad(x: number, out: number, m: number, H: number, W: number, pixelBytes: number, outH: number, outW: number, top: number, left: number): void;
+  packBlocks(x: number, out: number, m: number, H: number, W: number, pixelBytes: number, blockBytes: number, outH: number, outW: number, top: number, left: number): void;
+  /** out[n][r][c] = x[n][rows[r]][cols[c]] (whole pixels), zero where rows[r] or cols[c] is -1; rows and cols are i32 arrays. */
+  gatherPixels(x: number, out: number, m: number, H: number, W: number, pixelBytes: number, rows: number, outH: number, cols: number, outW: number): void;
+}
+
+/** The typed kernels of one element type, looked up once. */
+export function dtypeExports(exports: WebAssembly.Exports, prefix: 'f32' | 'f64'): DTypeExports {
+  const names: (keyof DTypeExports)[] = [
+    'pack_filter', 'pack_filter_rows', 'pack_bias', 'conv2d_forward', 'conv2d_forward_dot', 'conv2d_backward_filter', 'bias_gradient',
+    'dot', 'pool_forward', 'pool_backward', 'mask_from_window', 'fill', 'find_nonfinite', 'relu', 'relu_backward',
+  ];
+  const out = {} as Record<string, unknown>;
+  for (const name of names) {
+    const f = exports[`${prefix}_${name}`];
+    if (typeof f !== 'function') throw new Error(`internal: the wasm module has no export ${prefix}_${name}`);
+    out[name] = f;
+  }
+  return out as unknown as DTypeExports;
+}

@@ -1,0 +1,70 @@
+// One instance of the kernels over one linear memory: the typed exports, the allocator, scratch
+// blocks for the duration of a kernel call, and the Store that keeps tensors in that memory.
+import type { Store } from '../ops/kernels.js';
+import type { Storage, StorageOwner } from '../tensor.js';
+import type { DType, TypedArray } from '../types.js';
+import { Arena } from './arena.js';
+import { dtypeExports, type DTypeExports, type KernelExports } from './exports.js';
+
+class WasmStorage implements Storage {
+  tensors = 0;
+  #view: TypedArray | null = null;
+  constructor(readonly owner: StorageOwner, readonly dtype: DType, readonly size: number, readonly offset: number, private readonly memory: WebAssembly.Memory) {}
+  view(): TypedArray {
+    const buffer = this.memory.buffer;
+    if (this.#view === null || this.#view.buffer !== buffer) {
+      this.#view = this.dtype === 'float32' ? new Float32Array(buffer, this.offset, this.size) : new Float64Array(buffer, this.offset, this.size);
+    }
+    return this.#view;
+  }
+}
+
+export class WasmRuntime {
+  readonly memory: WebAssembly.Memory;
+  readonly arena: Arena;
+  readonly k: KernelExports;
+  readonly f32: DTypeExports;
+  readonly f64: DTypeExports;
+  readonly store: Store;
+  /** Bytes of scratch taken since the runtime was made (for the tests that bound an op's work). */
+  scratchBytes = 0;
+
+  constructor(exports: WebAssembly.Exports, memory: WebAssembly.Memory) {
+    this.memory = memory;
+    this.k = exports as unknown as KernelExports;
+    this.arena = new Arena(memory, this.k.heapBase());
+    this.f32 = dtypeExports(exports, 'f32');
+    this.f64 = dtypeExports(exports, 'f64');
+    const arena = this.arena;
+    this.store = {
+      allocate: (owner, op, dtype, size) => new WasmStorage(owner, dtype, size, arena.alloc(op, size * (dtype === 'float32' ? 4 : 8)), memory),
+      free: (storage) => arena.free(storage.offset),
+      reserved: () => arena.reserved,
+      grows: () => arena.grows,
+      buffer: () => memory.buffer,
+    };
+  }
+
+  kernels(dtype: DType): DTypeExports {
+    return dtype === 'float32' ? this.f32 : this.f64;
+  }
+
+  /** Runs body with scratch blocks of the given byte sizes, freed afterwards whatever happens. */
+  scratch<R>(op: string, sizes: readonly number[], body: (...offsets: number[]) => R): R {
+    const taken: number[] = [];
+    try {
+      for (const bytes of sizes) {
+        taken.push(this.arena.alloc(op, bytes));
+        this.scratchBytes += bytes;
+      }
+      return body(...taken);
+    } finally {
+      for (const o of taken) this.arena.free(o);
+    }
+  }
+
+  /** An Int32Array view of n values at a byte offset (for the index maps some kernels read). */
+  int32(offset: number, n: number): Int32Array {
+    return new Int32Array(this.memory.buffer, offset, n);
+  }
+}

@@ -9,6 +9,9 @@ import { absOf, expectWithin, makeBackends, randn, rng, sumBound } from '../help
 let wasm: Backend, js: Backend;
 beforeAll(async () => {
   ({ wasm, js } = await makeBackends());
+  // tfjs's PROD flag silences its console messages (the cpu backend's "Hi, looks like you are
+  // running TensorFlow.js in Node.js" banner); in tfjs 4.22 it gates nothing else
+  tf.enableProdMode();
   await tf.setBackend('cpu');
 });
 

@@ -49,3 +49,15 @@ export async function measure(impls, { rounds = 5, roundMs = 60, warmupMs = 150,
   }
   return out;
 }
+
+/**
+ * About how long measure() takes for one impl whose call takes callMs, with the same options (for
+ * the progress line's estimate): the warm-up, then each round's time budget or call, whichever is
+ * longer, plus half a call of overshoot.
+ */
+export function predictMs(callMs, { rounds = 5, roundMs = 60, warmupMs = 150, slowMs = 1000, warm = false, maxRounds = rounds } = {}) {
+  const slow = callMs > slowMs;
+  const warmup = warm ? 0 : slow ? callMs : Math.max(3 * callMs, warmupMs + callMs / 2);
+  const n = slow ? 1 : Math.min(rounds, maxRounds);
+  return warmup + n * (Math.max(roundMs, callMs) + callMs / 2 + 1);
+}

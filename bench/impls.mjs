@@ -1,7 +1,7 @@
 // The implementations the benchmark compares, each prepared for one case: { name, run, result,
-// enter?, work?, note? }, or { name, missing } where a peer has no kernel for the op. `run` does
-// the op once (outputs freed); `result` returns its output as a flat NHWC Float64Array for the
-// accuracy column; `enter` makes a peer's backend active.
+// dispose, enter?, work?, note? }, or { name, missing } where a peer has no kernel for the op.
+// `run` does the op once (outputs freed); `result` returns its output as a flat NHWC Float64Array
+// for the accuracy column; `enter` makes a peer's backend active; `dispose` frees the case's inputs.
 // Peers: tfjs-backend-wasm (XNNPACK, one thread), tfjs-backend-cpu, onnxruntime-web (wasm, one
 // thread) and onnxruntime-node (native CPU, one intra-op thread). ONNX Runtime is NCHW: it gets the
 // same values transposed, and its output is transposed back for the comparison.
@@ -13,17 +13,44 @@ import { oneNodeModel } from './onnx-model.mjs';
 
 setThreadsCount(1);
 ortWeb.env.wasm.numThreads = 1;
+// quiet peers: ONNX Runtime logs errors only; tfjs's PROD flag silences its console messages (the
+// cpu backend's "Hi, looks like you are running TensorFlow.js in Node.js" banner; in tfjs 4.22 the
+// flag gates nothing else)
 ortWeb.env.logLevel = 'error';
+ortNode.env.logLevel = 'error';
+tf.enableProdMode();
+
+/**
+ * Every implementation, in the order tables list them. tier 'full': run only with --full (slow
+ * peers and references). make(c, backends) returns the impl for case c, { name, missing } where it
+ * has no kernel for the op, or null where it does not apply (tfjs and ONNX Runtime are float32 only).
+ * skip(c): why a (slow) impl is not run on c, or null.
+ */
+export const IMPLS = [
+  { name: 'cnn-wasm relaxed', tier: 'default', make: (c, be) => be.relaxed && cnnImpl('cnn-wasm relaxed', be.relaxed, c) },
+  { name: 'cnn-wasm simd', tier: 'default', make: (c, be) => cnnImpl('cnn-wasm simd', be.simd, c) },
+  { name: 'tfjs-wasm', tier: 'default', make: (c) => (c.dtype === 'float32' ? tfjsImpl('wasm', c) : null) },
+  {
+    name: 'tfjs-cpu', tier: 'full', make: (c) => (c.dtype === 'float32' ? tfjsImpl('cpu', c) : null),
+    // its conv gradients run at a few tens of MFLOP/s: seconds a call above this
+    skip: (c) => (c.op.startsWith('conv ') && c.op !== 'conv forward' && c.work > 2e8 ? 'conv gradients not run above 0.2 GFLOP a call' : null),
+  },
+  { name: 'ort-web', tier: 'default', make: (c) => (c.dtype === 'float32' ? ortImpl('web', c) : null) },
+  { name: 'ort-node', tier: 'default', make: (c) => (c.dtype === 'float32' ? ortImpl('node', c) : null) },
+  // the pure-JS backend: the reference a --full run checks every output against
+  { name: 'cnn-wasm js', tier: 'full', make: (c, be) => cnnImpl('cnn-wasm js', be.js, c) },
+];
 
 export async function initPeers() {
   await tf.setBackend('wasm');
   await tf.ready();
   const wasmSimd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
   await tf.setBackend('cpu');
-  return { tfjsWasmSimd: wasmSimd, tfjsVersion: tf.version.tfjs, ortVersion: ortWeb.env.versions?.web ?? 'unknown' };
+  return {
+    tfjsWasmSimd: wasmSimd, tfjsVersion: tf.version.tfjs,
+    ortVersion: ortWeb.env.versions?.web ?? 'unknown', ortNodeVersion: ortNode.env.versions?.node ?? 'unknown',
+  };
 }
-
-const sizeOf = (shape) => shape.reduce((a, b) => a * b, 1);
 
 /**
  * A 4-D array of `shape` with its axes reordered: output axis i is input axis perm[i]
@@ -68,11 +95,12 @@ export function cnnImpl(name, be, c) {
     return out;
   };
   const { data } = c;
+  const impl = (fields, ...inputs) => ({ name, build: be.features?.build, ...fields, dispose: () => inputs.forEach((x) => x.dispose()) });
   if (c.op.startsWith('conv ')) {
     const A = t(c.shapes.A, data.A), W = t(c.shapes.W, data.W), b = t(c.shapes.b, data.b);
     const hp = { stride: c.layer.s, pad: c.layer.p };
     if (c.op === 'conv forward') {
-      return { name, run: () => be.convForward(A, W, b, hp).Z.dispose(), result: () => take(be.convForward(A, W, b, hp).Z) };
+      return impl({ run: () => be.convForward(A, W, b, hp).Z.dispose(), result: () => take(be.convForward(A, W, b, hp).Z) }, A, W, b);
     }
     const { Z, cache } = be.convForward(A, W, b, hp);
     Z.dispose();
@@ -80,7 +108,7 @@ export function cnnImpl(name, be, c) {
     const backward = {
       'conv backward': () => {
         const g = be.convBackward(dZ, cache);
-        return [g.dA, g.dW, g.db];
+        return [g.dA_prev ?? g.dA, g.dW, g.db]; // dA_prev: the name src/ is moving to
       },
       'conv input gradient': () => [be.convBackwardInput(dZ, cache)],
       'conv filter gradient': () => {
@@ -88,23 +116,23 @@ export function cnnImpl(name, be, c) {
         return [g.dW, g.db];
       },
     }[c.op];
-    return { name, run: () => backward().forEach((x) => x.dispose()), result: () => take(...backward()) };
+    return impl({ run: () => backward().forEach((x) => x.dispose()), result: () => take(...backward()) }, A, W, b, dZ);
   }
   if (c.op.endsWith('pool forward')) {
     const A = t(c.shapes.A, data.A);
     const hp = { f: c.pool.f, stride: c.pool.s };
-    return { name, run: () => be.poolForward(A, hp, c.mode).A.dispose(), result: () => take(be.poolForward(A, hp, c.mode).A) };
+    return impl({ run: () => be.poolForward(A, hp, c.mode).A.dispose(), result: () => take(be.poolForward(A, hp, c.mode).A) }, A);
   }
   if (c.op.endsWith('pool backward')) {
     const A = t(c.shapes.A, data.A);
     const { A: out, cache } = be.poolForward(A, { f: c.pool.f, stride: c.pool.s }, c.mode);
     out.dispose();
     const dA = t(c.shapes.out, data.dOut);
-    return { name, run: () => be.poolBackward(dA, cache).dispose(), result: () => take(be.poolBackward(dA, cache)) };
+    return impl({ run: () => be.poolBackward(dA, cache).dispose(), result: () => take(be.poolBackward(dA, cache)) }, A, dA);
   }
   if (c.op === 'zero pad') {
     const X = t(c.shapes.A, data.A);
-    return { name, run: () => be.zeroPad(X, c.layer.p).dispose(), result: () => take(be.zeroPad(X, c.layer.p)) };
+    return impl({ run: () => be.zeroPad(X, c.layer.p).dispose(), result: () => take(be.zeroPad(X, c.layer.p)) }, X);
   }
   throw new Error(`no cnn implementation of ${c.op}`);
 }
@@ -122,60 +150,112 @@ export function tfjsImpl(backend, c) {
     y.dispose();
     return out;
   };
-  const mk = (shape, values) => tf.tensor(Float32Array.from(values), shape);
-  const kernel = (k, inputs, attrs) => tf.engine().runKernel(k, inputs, attrs);
+  const inputs = [];
+  const mk = (shape, values) => {
+    const x = tf.tensor(Float32Array.from(values), shape);
+    inputs.push(x);
+    return x;
+  };
+  const impl = (fields) => ({ name, enter, ...fields, dispose: () => tf.dispose(inputs) });
+  const kernel = (k, ins, attrs) => tf.engine().runKernel(k, ins, attrs);
   if (c.op.startsWith('conv ')) {
     const { s, p } = c.layer;
     const pad = [[0, 0], [p, p], [p, p], [0, 0]];
     const x = mk(c.shapes.A, data.A), w = mk(c.shapes.W, data.W), bias = mk([c.layer.N], data.b);
     if (c.op === 'conv forward') {
       const fwd = () => tf.fused.conv2d({ x, filter: w, bias, strides: [s, s], pad });
-      return { name, enter, run: () => fwd().dispose(), result: () => read(fwd()) };
+      return impl({ run: () => fwd().dispose(), result: () => read(fwd()) });
     }
     const dy = mk(c.shapes.Z, data.dZ);
     const convAttrs = { strides: [s, s], pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
     const input = () => kernel('Conv2DBackpropInput', { dy, filter: w }, { ...convAttrs, inputShape: c.shapes.A });
     if (c.op === 'conv input gradient') {
-      return { name, enter, note: 'Conv2DBackpropInput (conv2dTranspose)', run: () => input().dispose(), result: () => read(input()) };
+      return impl({ note: 'Conv2DBackpropInput (conv2dTranspose)', run: () => input().dispose(), result: () => read(input()) });
     }
     if (!tf.getKernel('Conv2DBackpropFilter', backend)) {
-      for (const t of [dy, x, w, bias]) t.dispose();
+      tf.dispose(inputs);
       return { name, missing: 'no Conv2DBackpropFilter kernel' + (c.op === 'conv backward' ? ' (its input gradient is timed in the conv input gradient rows)' : '') };
     }
     const filter = () => [kernel('Conv2DBackpropFilter', { x, dy }, { ...convAttrs, filterShape: c.shapes.W }), tf.sum(dy, [0, 1, 2])];
     if (c.op === 'conv filter gradient') {
-      return {
-        name, enter, note: 'Conv2DBackpropFilter + sum',
+      return impl({
+        note: 'Conv2DBackpropFilter + sum',
         run: () => filter().forEach((y) => y.dispose()), result: () => concat(...filter().map(read)),
-      };
+      });
     }
     const all = () => [input(), ...filter()];
-    return {
-      name, enter, note: 'Conv2DBackpropInput + Conv2DBackpropFilter + sum',
+    return impl({
+      note: 'Conv2DBackpropInput + Conv2DBackpropFilter + sum',
       run: () => all().forEach((y) => y.dispose()), result: () => concat(...all().map(read)),
-    };
+    });
   }
   const { f, s } = c.pool ?? {};
   if (c.op.endsWith('pool forward')) {
     const x = mk(c.shapes.A, data.A);
     const fwd = () => (c.mode === 'max' ? tf.maxPool(x, [f, f], [s, s], 'valid') : tf.avgPool(x, [f, f], [s, s], 'valid'));
-    return { name, enter, run: () => fwd().dispose(), result: () => read(fwd()) };
+    return impl({ run: () => fwd().dispose(), result: () => read(fwd()) });
   }
   if (c.op.endsWith('pool backward')) {
     const x = mk(c.shapes.A, data.A);
-    const y = c.mode === 'max' ? tf.maxPool(x, [f, f], [s, s], 'valid') : null;
+    if (c.mode === 'max') inputs.push(tf.maxPool(x, [f, f], [s, s], 'valid'));
+    const y = c.mode === 'max' ? inputs.at(-1) : null;
     const dy = mk(c.shapes.out, data.dOut);
     const attrs = { filterSize: [f, f], strides: [s, s], pad: 'valid' };
     const grad = () => (c.mode === 'max' ? kernel('MaxPoolGrad', { dy, input: x, output: y }, attrs) : kernel('AvgPoolGrad', { dy, input: x }, attrs));
-    return { name, enter, run: () => grad().dispose(), result: () => read(grad()) };
+    return impl({ run: () => grad().dispose(), result: () => read(grad()) });
   }
   if (c.op === 'zero pad') {
     const x = mk(c.shapes.A, data.A);
     const p = c.layer.p;
     const pad = () => tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]);
-    return { name, enter, run: () => pad().dispose(), result: () => read(pad()) };
+    return impl({ run: () => pad().dispose(), result: () => read(pad()) });
   }
+  tf.dispose(inputs);
   return null;
+}
+
+/**
+ * tfjs-wasm's float32 output for case c, for checking the others' (a default run's reference for
+ * ops whose OPS entry says 'tfjs-wasm'): { name, result, dispose } or null. tfjs-wasm has no
+ * Conv2DBackpropFilter kernel, so for the filter gradient (and the whole backward) dW is computed
+ * here as a convolution on tfjs-wasm: dW[i, j, c, n] = sum over (m, h, w) of
+ * Apad[m, h*s + i, w*s + j, c] * dZ[m, h, w, n], that is conv2d of Apad with its batch and channel
+ * axes swapped ([C, Hp, Wp, m]) by dZ as the filter ([nH, nW, m, N]), dilated by the stride, cut
+ * to the first f x f output pixels. Not timed: it is not how tfjs computes a gradient.
+ */
+export async function tfjsWasmReference(c) {
+  if (c.dtype !== 'float32') return null;
+  const viaConv = c.op === 'conv filter gradient' || c.op === 'conv backward';
+  if (!viaConv) {
+    const impl = tfjsImpl('wasm', c);
+    return impl && !impl.missing ? { name: 'tfjs-wasm', result: impl.result, dispose: impl.dispose } : null;
+  }
+  await tf.setBackend('wasm');
+  const { f, s, p, N } = c.layer;
+  const x = tf.tensor(Float32Array.from(c.data.A), c.shapes.A);
+  const w = tf.tensor(Float32Array.from(c.data.W), c.shapes.W);
+  const dy = tf.tensor(Float32Array.from(c.data.dZ), c.shapes.Z);
+  const pad = [[0, 0], [p, p], [p, p], [0, 0]];
+  const grads = () => tf.tidy(() => {
+    const apad = tf.transpose(tf.pad(x, pad), [3, 1, 2, 0]);
+    const full = tf.conv2d(apad, tf.transpose(dy, [1, 2, 0, 3]), 1, 'valid', 'NHWC', [s, s]);
+    const C = c.shapes.A[3];
+    const dW = tf.transpose(tf.slice(full, [0, 0, 0, 0], [C, f, f, N]), [1, 2, 0, 3]);
+    const db = tf.sum(dy, [0, 1, 2]);
+    if (c.op === 'conv filter gradient') return [dW, db];
+    const dA = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { strides: [s, s], pad, dataFormat: 'NHWC', inputShape: c.shapes.A });
+    return [dA, dW, db];
+  });
+  return {
+    name: 'tfjs-wasm (dW as a dilated conv2d)',
+    result: () => {
+      const ys = grads();
+      const out = concat(...ys.map((y) => y.dataSync()));
+      tf.dispose(ys);
+      return out;
+    },
+    dispose: () => tf.dispose([x, w, dy]),
+  };
 }
 
 // ---------------------------------------------------------------- ONNX Runtime (forward only)
@@ -185,8 +265,8 @@ export async function ortImpl(which, c) {
   if (c.op.endsWith('backward') || c.op.endsWith('gradient')) return null; // inference runtime: no training kernels
   const ort = which === 'web' ? ortWeb : ortNode;
   const options = which === 'web'
-    ? { executionProviders: ['wasm'], graphOptimizationLevel: 'all' }
-    : { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' };
+    ? { executionProviders: ['wasm'], graphOptimizationLevel: 'all', logSeverityLevel: 3 }
+    : { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3 };
   const { data } = c;
   const [m, H, W, C] = c.shapes.A;
   const nchw = [m, C, H, W];
@@ -225,7 +305,7 @@ export async function ortImpl(which, c) {
     note: 'NCHW',
     run: () => session.run(feeds),
     result: async () => permute((await session.run(feeds)).y.data, outShape, NCHW_TO_NHWC, Float64Array),
+    dispose: () => session.release(),
   };
 }
 
-export { sizeOf };

@@ -1,64 +1,72 @@
-// Regenerates the benchmark section of README.md (between the bench:start and bench:end markers)
-// from bench/baseline.json, the last full run (`npm run bench -- --full --out bench/baseline.json`).
-// Never edit that section by hand.
+// npm run bench:readme [-- <results file>]   (default: bench/baseline.json, the last full run)
+// Generates the benchmark docs from a results file: BENCHMARKS.md (every case, the ratios the speed
+// targets are stated in, the verdict) and README.md's short summary between the bench:start and
+// bench:end markers (the headline ratios against tfjs-wasm and onnxruntime-web, and a link). Only
+// this tool writes them: never edit either by hand. The baseline itself is rewritten only by
+// `npm run bench -- --full --out bench/baseline.json`.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CONV, POOL } from '../bench/cases.mjs';
+import { best, fmtRange, fmtWork, groupBy, JS_REFERENCE, normalize, OURS, ratio, timed, verdict, wrap } from '../bench/report.mjs';
 
-const root = new URL('../', import.meta.url);
-const report = JSON.parse(readFileSync(new URL('bench/baseline.json', root), 'utf8'));
-const readmeUrl = new URL('README.md', root);
-const readme = readFileSync(readmeUrl, 'utf8');
-
-const IMPLS = ['cnn-wasm relaxed', 'cnn-wasm simd', 'tfjs-wasm', 'tfjs-cpu', 'ort-web', 'ort-node', 'cnn-wasm js'];
-const ms = (v) => (v == null ? '' : v < 0.1 ? v.toFixed(4) : v < 10 ? v.toFixed(3) : v.toFixed(1));
+const root = fileURLToPath(new URL('../', import.meta.url));
+const source = resolve(process.argv[2] ?? resolve(root, 'bench/baseline.json'));
+const sourceName = relative(root, source);
+const report = normalize(JSON.parse(readFileSync(source, 'utf8')));
 const m = report.machine;
 const p = report.peaks;
+const TOOL = '`npm run bench:readme` (tools/readme-table.mjs)';
+/** A paragraph wrapped at 100 columns. */
+const para = (text) => wrap(text, 100).join('\n');
+
+const ms = (v) => (v == null ? '' : v < 0.1 ? v.toPrecision(2) : v < 10 ? v.toFixed(3) : v.toFixed(1));
+const fmt = (v, suffix = 'x') => (v == null || !Number.isFinite(v) ? '' : suffix === '%' ? `${v.toFixed(0)}%` : `${v.toFixed(2)}${suffix}`);
 const peak = (x) => (x ? `${x.peak.toFixed(1)} GFLOP/s` : 'n/a');
+const find = (op, layer, dtype = 'float32') => report.results.find((r) => r.op === op && r.layer === layer && r.dtype === dtype);
+const present = (layers) => layers.map((l) => l.name).filter((name) => report.results.some((r) => r.layer === name));
+
+// ---------------------------------------------------------------- BENCHMARKS.md
 
 function table(dtype) {
   const rows = report.results.filter((r) => r.dtype === dtype);
-  const impls = IMPLS.filter((name) => rows.some((r) => r.results.some((x) => x.impl === name)));
+  const impls = report.impls.filter((name) => rows.some((r) => r.results.some((x) => x.impl === name)));
   const lines = [
-    `| op | layer | ${impls.map((i) => `${i} ms`).join(' | ')} | best cnn-wasm rate | vs tfjs-wasm | % SIMD peak | max abs diff vs js |`,
-    `|---|---|${impls.map(() => '--:').join('|')}|--:|--:|--:|--:|`,
+    `| op | layer | work | ${impls.map((i) => `${i} ms`).join(' | ')} | best cnn-wasm rate | vs tfjs-wasm | % SIMD peak | max abs diff |`,
+    `|---|---|--:|${impls.map(() => '--:').join('|')}|--:|--:|--:|--:|`,
   ];
   for (const r of rows) {
     const by = Object.fromEntries(r.results.map((x) => [x.impl, x]));
-    const ours = ['cnn-wasm relaxed', 'cnn-wasm simd'].map((n) => by[n]).filter(Boolean).sort((a, b) => a.medianMs - b.medianMs)[0];
+    const ours = best(r);
     const cell = (name) => {
       const x = by[name];
       if (!x) return '';
       if (x.medianMs == null) return 'not run*';
-      return x.note && !['NCHW'].includes(x.note) ? `${ms(x.medianMs)}*` : ms(x.medianMs);
+      return x.note && x.note !== 'NCHW' ? `${ms(x.medianMs)}*` : ms(x.medianMs);
     };
-    const diff = Math.max(...['cnn-wasm relaxed', 'cnn-wasm simd'].map((n) => by[n]?.maxAbsDiffVsJs ?? 0));
-    lines.push(`| ${r.op} | ${r.layer} | ${impls.map(cell).join(' | ')} | ${ours.rate.toFixed(1)} ${r.unit} (${ours.impl.replace('cnn-wasm ', '')}) | ${ours.vsTfjsWasm ? ours.vsTfjsWasm.toFixed(2) + 'x' : ''} | ${ours.pctPeak ? ours.pctPeak.toFixed(0) + '%' : ''} | ${diff.toExponential(1)} |`);
+    const diff = Math.max(...OURS.map((n) => by[n]?.maxAbsDiff ?? 0));
+    lines.push(`| ${r.op} | ${r.layer} | ${fmtWork(r.work, r.unit)} | ${impls.map(cell).join(' | ')} | ${ours.rate.toFixed(1)} ${r.unit} (${ours.impl.replace('cnn-wasm ', '')}) | ${fmt(ours.vsTfjsWasm)} | ${fmt(ours.pctPeak, '%')} | ${diff.toExponential(1)} |`);
   }
   return lines.join('\n');
 }
 
-// The ratios the speed targets are stated in, read off the same results
-const find = (op, layer, dtype = 'float32') => report.results.find((r) => r.op === op && r.layer === layer && r.dtype === dtype);
-const impl = (r, name) => r?.results.find((x) => x.impl === name && x.medianMs != null);
-const best = (r) => ['cnn-wasm relaxed', 'cnn-wasm simd'].map((n) => impl(r, n)).filter(Boolean).sort((a, b) => a.medianMs - b.medianMs)[0];
-const fmt = (v, suffix = 'x') => (v == null || !Number.isFinite(v) ? '' : suffix === '%' ? `${v.toFixed(0)}%` : `${v.toFixed(2)}${suffix}`);
-
 function convRatios() {
-  const layers = ['1x56x56x64 k3 to 64 s1 p1', '32x28x28x32 k5 to 64 s1 p2', '4x33x33x24 k3 to 48 s2 p1', 'seed 2x5x7x4 k3 to 8 s2 p1'];
+  const layers = present([CONV.early, CONV.k5, CONV.strided, CONV.seedA]);
   const per = (f) => layers.map((l) => f(l)).join(' | ');
-  const vsTfjs = (op, name) => (l) => fmt(impl(find(op, l), name)?.vsTfjsWasm);
+  const vsTfjs = (op, name) => (l) => fmt(timed(find(op, l), name)?.vsTfjsWasm);
   const timeRatio = (name) => (l) => {
-    const f = impl(find('conv forward', l), name), b = impl(find('conv backward', l), name);
+    const f = timed(find('conv forward', l), name), b = timed(find('conv backward', l), name);
     return f && b ? fmt(b.medianMs / f.medianMs) : '';
   };
   const f64share = (op) => (l) => {
-    const a = best(find(op, l, 'float32')), b = best(find(op, l, 'float64'));
-    return a && b ? fmt((100 * b.rate) / a.rate, '%') : '';
+    const a = find(op, l, 'float32'), b = find(op, l, 'float64');
+    return a && b ? fmt((100 * best(b).rate) / best(a).rate, '%') : '';
   };
   return [
     `| ratio | ${layers.join(' | ')} |`,
     `|---|${layers.map(() => '--:').join('|')}|`,
     `| conv forward, plain SIMD: speed vs tfjs-wasm | ${per(vsTfjs('conv forward', 'cnn-wasm simd'))} |`,
-    `| conv forward, plain SIMD: % of the plain SIMD peak | ${per((l) => fmt(impl(find('conv forward', l), 'cnn-wasm simd')?.pctPeak, '%'))} |`,
+    `| conv forward, plain SIMD: % of the plain SIMD peak | ${per((l) => fmt(timed(find('conv forward', l), 'cnn-wasm simd')?.pctPeak, '%'))} |`,
     `| conv forward, relaxed SIMD: speed vs tfjs-wasm | ${per(vsTfjs('conv forward', 'cnn-wasm relaxed'))} |`,
     `| conv backward (dA, dW, db) time / conv forward time, plain SIMD | ${per(timeRatio('cnn-wasm simd'))} |`,
     `| the same, relaxed SIMD | ${per(timeRatio('cnn-wasm relaxed'))} |`,
@@ -69,8 +77,8 @@ function convRatios() {
 }
 
 function poolRatios() {
-  const layers = ['32x28x28x32 f2 s2', '32x28x28x32 f3 s2', '1x56x56x64 f2 s2', '1x56x56x64 f3 s2'];
-  const row = (op) => `| ${op}: speed vs tfjs-wasm | ${layers.map((l) => fmt(best(find(op, l))?.vsTfjsWasm)).join(' | ')} |`;
+  const layers = present([POOL.b32f2, POOL.b32f3, POOL.b1f2, POOL.b1f3]);
+  const row = (op) => `| ${op}: speed vs tfjs-wasm | ${layers.map((l) => fmt(find(op, l) && best(find(op, l))?.vsTfjsWasm)).join(' | ')} |`;
   return [
     `| ratio (faster cnn-wasm build) | ${layers.join(' | ')} |`,
     `|---|${layers.map(() => '--:').join('|')}|`,
@@ -84,31 +92,82 @@ for (const x of report.results.flatMap((r) => r.results)) {
   if (!x.note || x.note === 'NCHW') continue;
   byNote.set(x.note, new Set([...(byNote.get(x.note) ?? []), x.impl]));
 }
-const notes = [...byNote].map(([note, impls]) => `${[...impls].join(', ')}: ${note}`);
-const section = `<!-- bench:start: generated by \`npm run bench:readme\` from bench/baseline.json; do not edit -->
-Measured ${m.date.slice(0, 10)} on ${m.cpu} (${m.cores} cores, ${m.platform}), Node ${m.node}, V8 ${m.v8}, one thread.
-Builds: ${m.wasmBuilds.join(', ')}. Register-only f32x4 peak measured by the harness: plain SIMD ${peak(p.simd)}, relaxed SIMD ${peak(p['relaxed-simd'])}.
-Peers: tfjs ${m.tfjs} (tfjs-wasm: XNNPACK, SIMD ${m.tfjsWasmSimd ? 'on' : 'off'}, 1 thread), onnxruntime-web ${m.onnxruntimeWeb} (wasm, 1 thread), onnxruntime-node (native, 1 intra-op thread; NCHW).
-Times are medians in ms; "vs tfjs-wasm" is tfjs-wasm's time over the faster cnn-wasm build's; conv backward for cnn-wasm is dA, dW and db together.
-${notes.map((n) => `\\* ${n}.`).join(' ')}
+const notes = [...byNote].map(([note, impls]) => `\\* ${[...impls].join(', ')}: ${note}.`);
+const references = [...new Set(report.results.map((r) => r.checkedAgainst))];
+const dtypes = [...new Set(report.results.map((r) => r.dtype))];
 
-The ratios the speed targets are stated in, float32 unless said, from the same run:
+const benchmarks = `<!-- Generated by ${TOOL} from ${sourceName}; do not edit. -->
+# Benchmarks
+
+\`npm run bench\` measures the float32 layers that carry the story against tfjs-wasm and ONNX Runtime
+in about two minutes; \`npm run bench -- --full\` measures every case below (all layers, float32 and
+float64, every peer, and cnn-wasm's pure-JS backend as the reference). Each implementation is warmed
+up, then timed in alternating rounds (tinybench); times are medians, one thread. This page is
+generated from ${sourceName} (${report.run?.tier ?? 'full'} run); \`npm run bench -- --full --out bench/baseline.json\`
+re-measures it.
+
+${para(`Measured ${m.date.slice(0, 10)} on ${m.cpu} (${m.cores} cores, ${m.platform}), Node ${m.node}, V8 ${m.v8}, one thread.
+Builds: ${m.wasmBuilds.join(', ')}. Register-only f32x4 peak measured by the harness: plain SIMD ${peak(p.simd)}, relaxed SIMD ${peak(p['relaxed-simd'])}.
+Peers: tfjs ${m.tfjs} (tfjs-wasm: XNNPACK, SIMD ${m.tfjsWasmSimd ? 'on' : 'off'}, 1 thread), onnxruntime-web ${m.onnxruntimeWeb} (wasm, 1 thread), onnxruntime-node${m.onnxruntimeNode ? ` ${m.onnxruntimeNode}` : ''} (native, 1 intra-op thread; NCHW).`)}
+
+## Verdict
+
+${para(`Float32; a ratio is a peer's median time over the faster cnn-wasm build's: above 1x, cnn-wasm is faster. ${verdict(report)}`)}
+
+## The ratios the speed targets are stated in
+
+Float32 unless said, from the same run.
 
 ${convRatios()}
 
 ${poolRatios()}
 
-**float32**
+## Every case
 
-${table('float32')}
+${para(`Times are medians in ms; "vs tfjs-wasm" is tfjs-wasm's time over the faster cnn-wasm build's; conv backward for cnn-wasm is dA, dW and db together.
+"max abs diff" is the largest difference of cnn-wasm's outputs from the reference (${references.join('; ')}).
+${notes.join(' ')}`)}
+${dtypes.map((dt) => `
+**${dt}**${dt === 'float64' ? ' (tfjs and ONNX Runtime have no float64 kernels)' : ''}
 
-**float64** (tfjs and ONNX Runtime have no float64 kernels)
+${table(dt)}
+`).join('')}`;
 
-${table('float64')}
+writeFileSync(resolve(root, 'BENCHMARKS.md'), benchmarks);
+
+// ---------------------------------------------------------------- README.md's summary
+
+const headline = report.results.filter((r) => r.dtype === 'float32' && r.tier === 'default' && best(r));
+const peers = [['tfjs-wasm', 'tfjs-wasm'], ['ort-web', 'onnxruntime-web']];
+const summaryRows = [...groupBy(headline, (r) => r.op)].map(([op, rs]) => {
+  const cells = peers.map(([impl]) => {
+    const rs2 = rs.map((r) => ratio(r, impl)).filter((x) => x != null);
+    return rs2.length ? fmtRange(rs2) : '—';
+  });
+  return `| ${op} | ${cells.join(' | ')} |`;
+});
+const gains = headline.filter((r) => r.unit === 'GFLOP/s' && timed(r, 'cnn-wasm simd') && timed(r, 'cnn-wasm relaxed'))
+  .map((r) => timed(r, 'cnn-wasm simd').medianMs / timed(r, 'cnn-wasm relaxed').medianMs);
+const faster = [...new Set(headline.filter((r) => r.unit === 'GFLOP/s').map((r) => best(r).impl))];
+const buildNote = faster.length === 1 && faster[0] === 'cnn-wasm relaxed' && gains.length
+  ? ` (relaxed SIMD; the plain SIMD build takes ${fmtRange(gains)} its time on the conv rows)` : '';
+const section = `<!-- bench:start: generated by ${TOOL} from ${sourceName}; do not edit -->
+${para(`Float32, one thread, measured ${m.date.slice(0, 10)} on ${m.cpu} (${m.cores} cores), Node ${m.node}.
+Each cell is a peer's median time over cnn-wasm's, over the layers \`npm run bench\` runs
+(${[...new Set(headline.map((r) => r.layer))].join(', ')}): above 1x, cnn-wasm is faster; —: the peer has no kernel for it.
+cnn-wasm's time is its faster build's${buildNote}.`)}
+
+| op | vs ${peers.map(([, label]) => label).join(' | vs ')} |
+|---|${peers.map(() => '--:').join('|')}|
+${summaryRows.join('\n')}
+
+${para(`Every case (more layers, float64, tfjs-cpu, onnxruntime-node, the ${JS_REFERENCE} reference), the verdict and how the numbers are taken: [BENCHMARKS.md](BENCHMARKS.md).`)}
 <!-- bench:end -->`;
 
+const readmePath = resolve(root, 'README.md');
+const readme = readFileSync(readmePath, 'utf8');
 const start = readme.indexOf('<!-- bench:start');
 const end = readme.indexOf('<!-- bench:end -->');
 if (start < 0 || end < 0) throw new Error('README.md has no bench:start / bench:end markers');
-writeFileSync(readmeUrl, readme.slice(0, start) + section + readme.slice(end + '<!-- bench:end -->'.length));
-console.log('README.md: benchmark section regenerated from bench/baseline.json');
+writeFileSync(readmePath, readme.slice(0, start) + section + readme.slice(end + '<!-- bench:end -->'.length));
+console.log(`BENCHMARKS.md and README.md's benchmark summary generated from ${sourceName}`);

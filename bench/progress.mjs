@@ -37,7 +37,7 @@ export function createProgress(total, { stream = process.stderr } = {}) {
     done() {
       if (timer) clearInterval(timer);
       if (tty && state) stream.write('\r\x1b[2K');
-      if (!tty && state) stream.write(`${total} cases in ${clock(performance.now() - start)}\n`);
+      if (!tty && state) stream.write(`${total} case${total === 1 ? '' : 's'} in ${clock(performance.now() - start)}\n`);
     },
   };
 }

@@ -185,7 +185,7 @@ async function main() {
   const fmtPeak = (p) => (p ? `${p.peak.toFixed(1)} GFLOP/s` : 'n/a');
   const all = selectCases({ full: true }).length;
   const kind = only ? `cases matching ${JSON.stringify(only)}${full ? ', every peer' : ''}` : full ? 'full run' : 'default run';
-  log(`cnn-wasm benchmark, ${kind}: ${cases.length} cases${quick ? ', quick rounds' : ''}`);
+  say(`cnn-wasm benchmark, ${kind}: ${cases.length} case${cases.length === 1 ? '' : 's'}${quick ? ', quick rounds' : ''}`);
   if (!full) say(`(--full runs all ${all} cases: float64, more layers, and the slow peers tfjs-cpu and cnn-wasm's pure-JS backend)`);
   say(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.platform}, Node ${machine.node} (V8 ${machine.v8}), one thread`);
   say(`cnn-wasm builds: ${builds.map(([, be]) => be.features.build).join(', ')}${peaks['relaxed-simd'] ? '' : ' (relaxed SIMD not validated: Node 20 needs --experimental-wasm-relaxed-simd)'}; `

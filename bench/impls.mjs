@@ -33,7 +33,7 @@ export const IMPLS = [
   {
     name: 'tfjs-cpu', tier: 'full', make: (c) => (c.dtype === 'float32' ? tfjsImpl('cpu', c) : null),
     // its conv gradients run at a few tens of MFLOP/s: seconds a call above this
-    skip: (c) => (c.op.startsWith('conv ') && c.op !== 'conv forward' && c.work > 2e8 ? 'conv gradients not run above 0.2 GFLOP a call' : null),
+    skip: (c) => (c.dtype === 'float32' && c.op.startsWith('conv ') && c.op !== 'conv forward' && c.work > 2e8 ? 'conv gradients not run above 0.2 GFLOP a call' : null),
   },
   { name: 'ort-web', tier: 'default', make: (c) => (c.dtype === 'float32' ? ortImpl('web', c) : null) },
   { name: 'ort-node', tier: 'default', make: (c) => (c.dtype === 'float32' ? ortImpl('node', c) : null) },

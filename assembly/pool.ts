@@ -4,10 +4,12 @@
 // 3x3 windows at stride 2, whose windows overlap, has its own kernel that slides along rows and
 // reads each column once per output row (max3s2).
 //
-// The max is taken with pmax (a < b ? b : a: one maxps on x86, where the NaN-propagating f32x4.max
-// costs several instructions), which drops NaNs. Beside it runs a plain sum of the window, one add:
-// the sum is NaN only if the window holds a NaN (or both infinities), and then that window is done
-// again with the exact, NaN-propagating max. So a window holding a NaN yields NaN, as numpy's max.
+// The max is the first of the window's largest values in row-major order, as PyTorch and TensorFlow
+// compute it (`if (v > max) max = v`; for a window [-0, +0] it is -0), and NaN where the window holds
+// a NaN. It is taken with pmax (acc < v ? v : acc: one maxps on x86, where the NaN-propagating
+// f32x4.max costs several instructions), which keeps the first of equal values and drops NaNs.
+// Beside it runs a plain sum of the window, one add: the sum is NaN only if the window holds a NaN
+// (or both infinities), and then that window is done again with the exact, NaN-propagating max.
 import { LANES, maxLanes, sumLanes } from "./lanes";
 
 // @ts-ignore: decorator
@@ -97,14 +99,19 @@ function exactMax<T>(p: usize, xRow: usize, pix: usize, fH: i32, fW: i32): v128 
   return finish<T>(MAX, a, count);
 }
 
-/** The same for one channel (the scalar tail); max<T> propagates NaN. */
+/** The same for one channel (the scalar tail): the first largest value, or NaN. */
 // @ts-ignore: decorator
 @inline function window0<T>(MAX: bool, p: usize, xRow: usize, pix: usize, fH: i32, fW: i32): T {
   let a: T = MAX ? <T>-Infinity : <T>0;
   for (let kh = 0; kh < fH; kh++) {
     let q = p + <usize>kh * xRow;
     for (let kw = 0; kw < fW; kw++) {
-      a = MAX ? max<T>(a, load<T>(q)) : a + load<T>(q);
+      const v = load<T>(q);
+      if (MAX) {
+        if (v > a || v != v) a = v;
+      } else {
+        a += v;
+      }
       q += pix;
     }
   }
@@ -184,63 +191,76 @@ function exactRow3s2<T>(r0: usize, xRow: usize, pix: usize, c0: i32, C: i32, nW:
   }
 }
 
-/** The column max of rows r, r + xRow, r + 2 xRow (pmax: drops NaNs). */
+/** The max of x0, x1, x2 as pmax takes it: the first of the largest (NaNs dropped). */
 // @ts-ignore: decorator
-@inline function column3<T>(r: usize, xRow: usize, off: usize): v128 {
-  return v128.pmax<T>(v128.pmax<T>(v128.load(r + off), v128.load(r + xRow + off)), v128.load(r + 2 * xRow + off));
-}
-
-/** The sum of the two lower rows' values at r (+ off): the NaN check of the rows this output row brings in. */
-// @ts-ignore: decorator
-@inline function lower2<T>(r: usize, xRow: usize, off: usize): v128 {
-  return v128.add<T>(v128.load(r + xRow + off), v128.load(r + 2 * xRow + off));
+@inline function max3<T>(x0: v128, x1: v128, x2: v128): v128 {
+  return v128.pmax<T>(v128.pmax<T>(x0, x1), x2);
 }
 
 /**
- * One output row of 3x3 stride-2 max pooling over 4 vectors of channels at r0 (the window's top
- * row), sliding along the row: the window at ow shares its first column with ow-1's last, so each
- * output takes two new column maxima (6 loads) instead of 9. Returns the sum of the lower two rows'
- * values it read (unordered if they hold a NaN).
+ * One output row of 3x3 stride-2 max pooling over one vector of channels at r0 (the window's top
+ * row), in row-major order (so pmax keeps the first of equal values, as the other kernels do):
+ * each row's max over its three pixels, then the max of the three rows. Sliding along the row, a
+ * window's first column is its left neighbour's last, kept in registers: each output loads 6
+ * vectors, not 9. Returns the sum of the lower two rows' values it read (unordered if they hold a NaN).
  */
 // @ts-ignore: decorator
-@inline function slide3s2x4<T>(r0: usize, xRow: usize, pix: usize, nW: i32, o: usize): v128 {
-  let p0 = column3<T>(r0, xRow, 0), p1 = column3<T>(r0, xRow, 16);
-  let p2 = column3<T>(r0, xRow, 32), p3 = column3<T>(r0, xRow, 48);
-  let s = v128.add<T>(v128.add<T>(lower2<T>(r0, xRow, 0), lower2<T>(r0, xRow, 16)),
-                      v128.add<T>(lower2<T>(r0, xRow, 32), lower2<T>(r0, xRow, 48)));
-  let q = r0 + pix;
+@inline function slide3s2<T>(r0: usize, xRow: usize, pix: usize, nW: i32, o: usize): v128 {
+  const r1 = r0 + xRow, r2 = r1 + xRow;
+  let a = v128.load(r0), b = v128.load(r1), c = v128.load(r2);
+  let s = v128.add<T>(b, c);
+  let q: usize = pix;
   for (let ow = 0; ow < nW; ow++) {
-    const q2 = q + pix;
-    const a0 = column3<T>(q, xRow, 0), b0 = column3<T>(q2, xRow, 0);
-    v128.store(o, v128.pmax<T>(v128.pmax<T>(p0, a0), b0)); p0 = b0;
-    const a1 = column3<T>(q, xRow, 16), b1 = column3<T>(q2, xRow, 16);
-    v128.store(o, v128.pmax<T>(v128.pmax<T>(p1, a1), b1), 16); p1 = b1;
-    const a2 = column3<T>(q, xRow, 32), b2 = column3<T>(q2, xRow, 32);
-    v128.store(o, v128.pmax<T>(v128.pmax<T>(p2, a2), b2), 32); p2 = b2;
-    const a3 = column3<T>(q, xRow, 48), b3 = column3<T>(q2, xRow, 48);
-    v128.store(o, v128.pmax<T>(v128.pmax<T>(p3, a3), b3), 48); p3 = b3;
-    const t0 = v128.add<T>(lower2<T>(q, xRow, 0), lower2<T>(q2, xRow, 0));
-    const t1 = v128.add<T>(lower2<T>(q, xRow, 16), lower2<T>(q2, xRow, 16));
-    const t2 = v128.add<T>(lower2<T>(q, xRow, 32), lower2<T>(q2, xRow, 32));
-    const t3 = v128.add<T>(lower2<T>(q, xRow, 48), lower2<T>(q2, xRow, 48));
-    s = v128.add<T>(s, v128.add<T>(v128.add<T>(t0, t1), v128.add<T>(t2, t3)));
+    const a1 = v128.load(r0 + q), a2 = v128.load(r0 + q + pix);
+    const b1 = v128.load(r1 + q), b2 = v128.load(r1 + q + pix);
+    const c1 = v128.load(r2 + q), c2 = v128.load(r2 + q + pix);
+    v128.store(o, max3<T>(max3<T>(a, a1, a2), max3<T>(b, b1, b2), max3<T>(c, c1, c2)));
+    s = v128.add<T>(s, v128.add<T>(v128.add<T>(b1, b2), v128.add<T>(c1, c2)));
+    a = a2;
+    b = b2;
+    c = c2;
     q += 2 * pix;
     o += pix;
   }
   return s;
 }
 
-/** The same over one vector of channels. */
+/** The same over 4 vectors of channels at once (their first columns carried in registers too). */
 // @ts-ignore: decorator
-@inline function slide3s2x1<T>(r0: usize, xRow: usize, pix: usize, nW: i32, o: usize): v128 {
-  let p = column3<T>(r0, xRow, 0);
-  let s = lower2<T>(r0, xRow, 0);
-  let q = r0 + pix;
+@inline function slide3s2x4<T>(r0: usize, xRow: usize, pix: usize, nW: i32, o: usize): v128 {
+  const r1 = r0 + xRow, r2 = r1 + xRow;
+  let a0 = v128.load(r0), b0 = v128.load(r1), c0 = v128.load(r2);
+  let a1 = v128.load(r0, 16), b1 = v128.load(r1, 16), c1 = v128.load(r2, 16);
+  let a2 = v128.load(r0, 32), b2 = v128.load(r1, 32), c2 = v128.load(r2, 32);
+  let a3 = v128.load(r0, 48), b3 = v128.load(r1, 48), c3 = v128.load(r2, 48);
+  let s = v128.add<T>(v128.add<T>(v128.add<T>(b0, c0), v128.add<T>(b1, c1)), v128.add<T>(v128.add<T>(b2, c2), v128.add<T>(b3, c3)));
+  let q: usize = pix;
   for (let ow = 0; ow < nW; ow++) {
     const q2 = q + pix;
-    const a = column3<T>(q, xRow, 0), b = column3<T>(q2, xRow, 0);
-    v128.store(o, v128.pmax<T>(v128.pmax<T>(p, a), b)); p = b;
-    s = v128.add<T>(s, v128.add<T>(lower2<T>(q, xRow, 0), lower2<T>(q2, xRow, 0)));
+    {
+      const x1 = v128.load(r0 + q), x2 = v128.load(r0 + q2), y1 = v128.load(r1 + q), y2 = v128.load(r1 + q2), z1 = v128.load(r2 + q), z2 = v128.load(r2 + q2);
+      v128.store(o, max3<T>(max3<T>(a0, x1, x2), max3<T>(b0, y1, y2), max3<T>(c0, z1, z2)));
+      s = v128.add<T>(s, v128.add<T>(v128.add<T>(y1, y2), v128.add<T>(z1, z2)));
+      a0 = x2; b0 = y2; c0 = z2;
+    }
+    {
+      const x1 = v128.load(r0 + q, 16), x2 = v128.load(r0 + q2, 16), y1 = v128.load(r1 + q, 16), y2 = v128.load(r1 + q2, 16), z1 = v128.load(r2 + q, 16), z2 = v128.load(r2 + q2, 16);
+      v128.store(o, max3<T>(max3<T>(a1, x1, x2), max3<T>(b1, y1, y2), max3<T>(c1, z1, z2)), 16);
+      s = v128.add<T>(s, v128.add<T>(v128.add<T>(y1, y2), v128.add<T>(z1, z2)));
+      a1 = x2; b1 = y2; c1 = z2;
+    }
+    {
+      const x1 = v128.load(r0 + q, 32), x2 = v128.load(r0 + q2, 32), y1 = v128.load(r1 + q, 32), y2 = v128.load(r1 + q2, 32), z1 = v128.load(r2 + q, 32), z2 = v128.load(r2 + q2, 32);
+      v128.store(o, max3<T>(max3<T>(a2, x1, x2), max3<T>(b2, y1, y2), max3<T>(c2, z1, z2)), 32);
+      s = v128.add<T>(s, v128.add<T>(v128.add<T>(y1, y2), v128.add<T>(z1, z2)));
+      a2 = x2; b2 = y2; c2 = z2;
+    }
+    {
+      const x1 = v128.load(r0 + q, 48), x2 = v128.load(r0 + q2, 48), y1 = v128.load(r1 + q, 48), y2 = v128.load(r1 + q2, 48), z1 = v128.load(r2 + q, 48), z2 = v128.load(r2 + q2, 48);
+      v128.store(o, max3<T>(max3<T>(a3, x1, x2), max3<T>(b3, y1, y2), max3<T>(c3, z1, z2)), 48);
+      s = v128.add<T>(s, v128.add<T>(v128.add<T>(y1, y2), v128.add<T>(z1, z2)));
+      a3 = x2; b3 = y2; c3 = z2;
+    }
     q += 2 * pix;
     o += pix;
   }
@@ -268,7 +288,7 @@ function max3s2<T>(x: usize, out: usize, m: i32, H: i32, W: i32, C: i32, nH: i32
       let s = v128.splat<T>(<T>0);
       let c = 0;
       for (; c + 4 * L <= C; c += 4 * L) s = v128.add<T>(s, slide3s2x4<T>(r0 + <usize>c * sz, xRow, pix, nW, o + <usize>c * sz));
-      for (; c + L <= C; c += L) s = v128.add<T>(s, slide3s2x1<T>(r0 + <usize>c * sz, xRow, pix, nW, o + <usize>c * sz));
+      for (; c + L <= C; c += L) s = v128.add<T>(s, slide3s2<T>(r0 + <usize>c * sz, xRow, pix, nW, o + <usize>c * sz));
       // the scalar tail is exact already (max<T> propagates NaN)
       if (c < C) exactRow3s2<T>(r0, xRow, pix, c, C, nW, o);
       const unordered = v128.any_true(v128.ne<T>(s, s));

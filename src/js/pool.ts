@@ -5,11 +5,18 @@ import type { TypedArray } from '../types.js';
 import { at } from './conv.js';
 import { scratch } from './store.js';
 
-/** np.max of channel c's window at output (i, h, w): NaN if the window holds one, +0 over -0 (Math.max). */
+/**
+ * np.max of channel c's window at output (i, h, w), as PyTorch and TensorFlow take it: the first of
+ * its largest values in row-major order (`if (v > max) max = v`, so [-0, +0] gives -0), NaN if the
+ * window holds a NaN.
+ */
 export function windowMax(g: PoolGeometry, x: TypedArray, i: number, h: number, w: number, c: number): number {
   let mx = -Infinity;
   for (let kh = 0; kh < g.fH; kh++)
-    for (let kw = 0; kw < g.fW; kw++) mx = Math.max(mx, x[at(g.H, g.W, g.C, i, h * g.sH + kh, w * g.sW + kw, c)]!);
+    for (let kw = 0; kw < g.fW; kw++) {
+      const v = x[at(g.H, g.W, g.C, i, h * g.sH + kh, w * g.sW + kw, c)]!;
+      if (v > mx || v !== v) mx = v;
+    }
   return mx;
 }
 

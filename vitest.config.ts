@@ -8,6 +8,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     projects: [
       {
+        extends: true,
         test: {
           name: 'simd',
           include: ['test/**/*.test.ts'],
@@ -15,6 +16,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: 'relaxed-simd',
           include: ['test/accuracy/**/*.test.ts'],

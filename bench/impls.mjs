@@ -108,7 +108,7 @@ export function cnnImpl(name, be, c) {
     const backward = {
       'conv backward': () => {
         const g = be.convBackward(dZ, cache);
-        return [g.dA_prev ?? g.dA, g.dW, g.db]; // dA_prev: the name src/ is moving to
+        return [g.dA, g.dW, g.db];
       },
       'conv input gradient': () => [be.convBackwardInput(dZ, cache)],
       'conv filter gradient': () => {

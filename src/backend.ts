@@ -5,7 +5,7 @@ import { CnnArgumentError } from './errors.js';
 import * as activation from './ops/activation.js';
 import type { Allocate, OpContext } from './ops/context.js';
 import * as conv from './ops/conv.js';
-import type { Kernels, Store } from './ops/kernels.js';
+import type { Kernels, Store, Work } from './ops/kernels.js';
 import * as pad from './ops/pad.js';
 import * as pool from './ops/pool.js';
 import { makeTensor, tensorParts, viewOf, writeValues, type Storage, type StorageOwner, type TensorParts } from './tensor.js';
@@ -81,6 +81,11 @@ export class CnnBackend implements StorageOwner {
     } finally {
       for (const t of temporaries) t.dispose();
     }
+  }
+
+  /** @internal What the kernels have done so far (not part of the Backend interface; the tests read it). */
+  work(): Work {
+    return this.#store.work();
   }
 
   memory(): MemoryInfo {

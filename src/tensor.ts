@@ -80,27 +80,27 @@ export class Tensor<D extends DType = DType> {
 
   /** The dimensions, outermost first (a frozen array). */
   get shape(): readonly number[] {
-    return this.#own('shape').#shape;
+    return Tensor.#own(this, 'shape').#shape;
   }
 
   /** 'float32' or 'float64'. */
   get dtype(): D {
-    return this.#own('dtype').#storage.dtype as D;
+    return Tensor.#own(this, 'dtype').#storage.dtype as D;
   }
 
   /** Number of elements: the product of the shape. */
   get size(): number {
-    return this.#own('size').#size;
+    return Tensor.#own(this, 'size').#size;
   }
 
   /** Bytes per element: 4 or 8. */
   get itemBytes(): 4 | 8 {
-    return this.#own('itemBytes').#storage.dtype === 'float32' ? 4 : 8;
+    return Tensor.#own(this, 'itemBytes').#storage.dtype === 'float32' ? 4 : 8;
   }
 
   /** True once dispose() was called. */
   get disposed(): boolean {
-    return this.#own('disposed').#disposed;
+    return Tensor.#own(this, 'disposed').#disposed;
   }
 
   /**
@@ -110,12 +110,12 @@ export class Tensor<D extends DType = DType> {
    * @throws CnnArgumentError once the tensor is disposed.
    */
   get data(): DataOf<D> {
-    return this.#live('Tensor.data').#storage.view() as DataOf<D>;
+    return Tensor.#live(this, 'data').#storage.view() as DataOf<D>;
   }
 
   /** A copy of the elements as a new typed array of the tensor's dtype. */
   toArray(): DataOf<D> {
-    return this.#live('Tensor.toArray').#storage.view().slice() as DataOf<D>;
+    return Tensor.#live(this, 'toArray').#storage.view().slice() as DataOf<D>;
   }
 
   /**
@@ -126,14 +126,14 @@ export class Tensor<D extends DType = DType> {
    */
   set(values: ArrayLike<number>): this {
     const op = 'Tensor.set';
-    const storage = this.#live(op).#storage;
+    const storage = Tensor.#live(this, 'set').#storage;
     writeValues(op, 'values', values, storage.size, storage.view(), false);
     return this;
   }
 
   /** Frees the tensor's storage (once no reshaped tensor shares it). Calling it again does nothing. */
   dispose(): void {
-    const self = this.#own('dispose');
+    const self = Tensor.#own(this, 'dispose');
     if (self.#disposed) return;
     self.#disposed = true;
     self.#storage.owner.release(self.#storage);
@@ -145,7 +145,7 @@ export class Tensor<D extends DType = DType> {
 
   /** dtype, shape, backend and the leading values, e.g. `Tensor float32 [2, 3] (wasm)` then the rows. */
   toString(): string {
-    const self = this.#own('toString');
+    const self = Tensor.#own(this, 'toString');
     const head = `Tensor ${self.#storage.dtype} [${self.#shape.join(', ')}] (${self.#storage.owner.name})`;
     if (self.#disposed) return `${head} disposed`;
     return `${head}\n${formatValues(self.#storage.view(), self.#shape)}`;
@@ -156,16 +156,21 @@ export class Tensor<D extends DType = DType> {
     return this.toString();
   }
 
-  /** A tensor method called on something that is not a tensor (a Proxy, a subclass instance). */
-  #own(op: string): this {
-    if (typeof this !== 'object' || this === null || !(#storage in this)) throw new CnnArgumentError(`Tensor.${op}`, 'this', 'a tensor made by a backend', 'an object that is not one (a Proxy or a copy of a tensor?)');
-    return this;
+  /**
+   * `self` as a tensor, or a CnnArgumentError when a method is called on something that is not one (a
+   * Proxy, an object made from a tensor). Static: a private method would throw a bare TypeError first.
+   */
+  static #own<T extends DType>(self: Tensor<T>, op: string): Tensor<T> {
+    if (typeof self !== 'object' || self === null || !(#storage in self)) {
+      throw new CnnArgumentError(`Tensor.${op}`, 'this', 'a tensor made by a backend', 'an object that is not one (a Proxy, or an object made from a tensor)');
+    }
+    return self;
   }
 
-  #live(op: string): this {
-    const self = this.#own(op.replace('Tensor.', ''));
-    if (self.#disposed) throw new CnnArgumentError(op, 'this', 'a live tensor', `a tensor of shape [${self.#shape.join(', ')}] that was disposed`);
-    return self;
+  static #live<T extends DType>(self: Tensor<T>, op: string): Tensor<T> {
+    const t = Tensor.#own(self, op);
+    if (t.#disposed) throw new CnnArgumentError(`Tensor.${op}`, 'this', 'a live tensor', `a tensor of shape [${t.#shape.join(', ')}] that was disposed`);
+    return t;
   }
 }
 

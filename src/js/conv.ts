@@ -37,12 +37,16 @@ export function dot(a: TensorParts, W: TensorParts, bias: number): number {
 export function convOutput(g: ConvGeometry, a: TypedArray, W: TypedArray, bias: TypedArray, i: number, h: number, w: number, c: number): number {
   const vertStart = h * g.sH, horizStart = w * g.sW;
   let s = 0;
-  for (let kh = 0; kh < g.fH; kh++)
-    for (let kw = 0; kw < g.fW; kw++)
-      for (let k = 0; k < g.C; k++) {
-        const p = unpadded(g, i, vertStart + kh, horizStart + kw, k);
-        s += (p < 0 ? 0 : a[p]!) * W[filterAt(g, kh, kw, k, c)]!;
-      }
+  for (let kh = 0; kh < g.fH; kh++) {
+    const y = vertStart + kh - g.padTop;
+    for (let kw = 0; kw < g.fW; kw++) {
+      const x = horizStart + kw - g.padLeft;
+      // the window's pixel in A_prev, or -1 in the zero border (whose zeros still multiply W, as in the seed)
+      const p = y >= 0 && y < g.H && x >= 0 && x < g.W ? at(g.H, g.W, g.C, i, y, x, 0) : -1;
+      const q = filterAt(g, kh, kw, 0, c);
+      for (let k = 0; k < g.C; k++) s += (p < 0 ? 0 : a[p + k]!) * W[q + k * g.N]!;
+    }
+  }
   const v = s + bias[c]!;
   return g.activation === 'relu' ? Math.max(v, 0) : v;
 }
@@ -71,14 +75,19 @@ export function convBackward(g: ConvGeometry, dZt: TensorParts, A: TensorParts, 
         for (let c = 0; c < g.N; c++) {
           const vertStart = h * g.sH, horizStart = w * g.sW;
           const dz = dZ[at(g.nH, g.nW, g.N, i, h, w, c)]!;
-          for (let kh = 0; kh < g.fH; kh++)
-            for (let kw = 0; kw < g.fW; kw++)
+          for (let kh = 0; kh < g.fH; kh++) {
+            const y = vertStart + kh - g.padTop;
+            for (let kw = 0; kw < g.fW; kw++) {
+              const x = horizStart + kw - g.padLeft;
+              // A_prev's pixel, or -1 in the border of A_prev_pad (slice off by the seed in the end)
+              const p = y >= 0 && y < g.H && x >= 0 && x < g.W ? at(g.H, g.W, g.C, i, y, x, 0) : -1;
+              const q = filterAt(g, kh, kw, 0, c);
               for (let k = 0; k < g.C; k++) {
-                const p = unpadded(g, i, vertStart + kh, horizStart + kw, k);
-                const q = filterAt(g, kh, kw, k, c);
-                if (dA && p >= 0) dA[p] = dA[p]! + W[q]! * dz;
-                if (dW) dW[q] = dW[q]! + (p < 0 ? 0 : a[p]!) * dz;
+                if (dA && p >= 0) dA[p + k] = dA[p + k]! + W[q + k * g.N]! * dz;
+                if (dW) dW[q + k * g.N] = dW[q + k * g.N]! + (p < 0 ? 0 : a[p + k]!) * dz;
               }
+            }
+          }
           if (db) db[c] = db[c]! + dz;
         }
   if (dA) grads.dA!.storage.view().set(dA);

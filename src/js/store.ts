@@ -13,8 +13,11 @@ class JsStorage implements Storage {
   }
 }
 
+const work = { scratchBytes: 0, kernelCalls: 0 };
+
 /** A Float64Array scratch of n elements, or CnnAllocationError (never an engine error) when the engine refuses it. */
 export function scratch(op: string, n: number): Float64Array {
+  work.scratchBytes += 8 * n;
   try {
     return new Float64Array(n);
   } catch (e) {
@@ -36,4 +39,5 @@ export const jsStore: Store = {
   reserved: (bytesInUse) => bytesInUse,
   grows: () => 0,
   buffer: () => null,
+  work: () => ({ ...work }),
 };

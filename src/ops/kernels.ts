@@ -25,6 +25,13 @@ export interface Store {
   grows(): number;
   /** The buffer tensors view now (null for 'js', whose tensors each own a typed array). */
   buffer(): ArrayBufferLike | null;
+  /** What the kernels have done so far: scratch bytes taken and kernel calls made (the tests bound an op's work with it). */
+  work(): Work;
+}
+
+export interface Work {
+  scratchBytes: number;
+  kernelCalls: number;
 }
 
 export interface Kernels {

@@ -122,6 +122,7 @@ export function convForward(rt: WasmRuntime, g: ConvGeometry, A: TensorParts, W:
       const pix = g.N * sz;
       const run = (relu: number) => conv(x, pw!, pb!, off(Z), g.m, H, Wd, g.C, g.fH, g.fW, sH, sW, g.nH, g.nW, g.N,
         pix, g.nW * pix, g.nH * g.nW * pix, relu);
+      rt.work.kernelCalls++;
       flagged = run(g.activation === 'relu' ? 1 : 0);
       if (flagged && g.activation === 'relu') {
         // the ReLU may have hidden a -Infinity: find them in the values before it, then apply it
@@ -205,6 +206,7 @@ function inputGradient(rt: WasmRuntime, op: string, g: ConvGeometry, dZ: TensorP
     for (const h of residues(g.fH, g.sH, g.padTop, g.H)) {
       for (const w of residues(g.fW, g.sW, g.padLeft, g.W)) {
         const { pack, conv } = convKernels(k, lanes, w.taps, g.N, g.C);
+        rt.work.kernelCalls += 2;
         pack(off(W), pw!, h.taps, w.taps, g.N, g.C,
           ((g.fH - 1 - h.firstTap) * g.fW + (g.fW - 1 - w.firstTap)) * tap, -g.sH * g.fW * tap, -g.sW * tap, sz, g.N * sz);
         const xStart = dzp! + ((topH + h.dzStart) * Wz + (topW + w.dzStart)) * g.N * sz;

@@ -26,8 +26,8 @@ export class WasmRuntime {
   readonly f32: DTypeExports;
   readonly f64: DTypeExports;
   readonly store: Store;
-  /** Bytes of scratch taken since the runtime was made (for the tests that bound an op's work). */
-  scratchBytes = 0;
+  /** Scratch bytes taken and kernel calls made since the runtime was made (the tests bound an op's work with it). */
+  readonly work = { scratchBytes: 0, kernelCalls: 0 };
 
   constructor(exports: WebAssembly.Exports, memory: WebAssembly.Memory) {
     this.memory = memory;
@@ -42,6 +42,7 @@ export class WasmRuntime {
       reserved: () => arena.reserved,
       grows: () => arena.grows,
       buffer: () => memory.buffer,
+      work: () => ({ ...this.work }),
     };
   }
 
@@ -55,7 +56,7 @@ export class WasmRuntime {
     try {
       for (const bytes of sizes) {
         taken.push(this.arena.alloc(op, bytes));
-        this.scratchBytes += bytes;
+        this.work.scratchBytes += bytes;
       }
       return body(...taken);
     } finally {

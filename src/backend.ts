@@ -22,6 +22,9 @@ export class CnnBackend implements StorageOwner {
   #bytesInUse = 0;
   /** Tensors made inside each open tidy(), innermost last. */
   readonly #scopes: Set<Tensor>[] = [];
+  /** The outputs and temporaries of the ops running (nested ops: one frame a level). */
+  readonly #frames: Frame[] = [];
+  #depth = 0;
 
   constructor(name: BackendName, features: Backend['features'], store: Store, kernels: Kernels) {
     this.name = name;
@@ -61,26 +64,39 @@ export class CnnBackend implements StorageOwner {
   }
 
   #run<R>(op: string, body: (out: Allocate, temp: Allocate) => R): R {
-    const outputs: Tensor[] = [];
-    const temporaries: Tensor[] = [];
-    const out: Allocate = (shape, dtype) => {
-      const t = this.#allocate(op, shape, dtype);
-      outputs.push(t.tensor);
-      return t;
-    };
-    const temp: Allocate = (shape, dtype) => {
-      const t = this.#allocate(op, shape, dtype);
-      temporaries.push(t.tensor);
-      return t;
-    };
+    // one frame per nesting depth, made once and reused: an op allocates nothing of its own to run
+    const frame = this.#frames[this.#depth] ?? this.#newFrame();
+    frame.op = op;
+    this.#depth++;
     try {
-      return body(out, temp);
+      return body(frame.out, frame.temp);
     } catch (e) {
-      for (const t of outputs) t.dispose();
+      for (const t of frame.outputs) t.dispose();
       throw e;
     } finally {
-      for (const t of temporaries) t.dispose();
+      for (const t of frame.temps) t.dispose();
+      frame.outputs.length = 0;
+      frame.temps.length = 0;
+      this.#depth--;
     }
+  }
+
+  #newFrame(): Frame {
+    const frame: Frame = {
+      op: '', outputs: [], temps: [],
+      out: (shape, dtype) => {
+        const t = this.#allocate(frame.op, shape, dtype);
+        frame.outputs.push(t.tensor);
+        return t;
+      },
+      temp: (shape, dtype) => {
+        const t = this.#allocate(frame.op, shape, dtype);
+        frame.temps.push(t.tensor);
+        return t;
+      },
+    };
+    this.#frames.push(frame);
+    return frame;
   }
 
   /** @internal What the kernels have done so far (not part of the Backend interface; the tests read it). */
@@ -176,6 +192,14 @@ export class CnnBackend implements StorageOwner {
   distributeValue(dz: unknown, shape: unknown, dtype?: unknown) { return pool.distributeValue(this.#ctx, dz, shape, dtype); }
   relu(X: unknown) { return activation.relu(this.#ctx, X); }
   reluBackward(dY: unknown, cache: unknown) { return activation.reluBackward(this.#ctx, dY, cache); }
+}
+
+interface Frame {
+  op: string;
+  readonly outputs: Tensor[];
+  readonly temps: Tensor[];
+  readonly out: Allocate;
+  readonly temp: Allocate;
 }
 
 function itemBytes(dtype: DType): number {

@@ -29,14 +29,13 @@ export interface StorageOwner {
   release(storage: Storage): void;
 }
 
-/** @internal What an op reads of a tensor argument, once. */
+/** @internal What an op reads of a tensor argument (made once per tensor; `tensor.disposed` tells whether it is live). */
 export interface TensorParts<D extends DType = DType> {
   readonly tensor: Tensor<D>;
   readonly storage: Storage;
   readonly shape: readonly number[];
   readonly dtype: D;
   readonly size: number;
-  readonly disposed: boolean;
 }
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
@@ -56,6 +55,7 @@ export class Tensor<D extends DType = DType> {
   readonly #storage: Storage;
   readonly #shape: readonly number[];
   readonly #size: number;
+  readonly #parts: TensorParts<D>;
   #disposed = false;
 
   /** Tensors are made by a backend: `be.tensor(shape, data, dtype)` or an op. */
@@ -66,16 +66,14 @@ export class Tensor<D extends DType = DType> {
     this.#storage = storage;
     this.#shape = Object.freeze(shape.slice());
     this.#size = storage.size;
-    Object.freeze(this);
+    this.#parts = { tensor: this, storage, shape: this.#shape, dtype: storage.dtype as D, size: storage.size };
+    // no property can be added (or redefined over the prototype's getters)
+    Object.preventExtensions(this);
   }
 
   static {
     create = <T extends DType>(storage: Storage, shape: readonly number[]) => new Tensor(TOKEN, storage, shape) as unknown as Tensor<T>;
-    parts = (value) => {
-      if (typeof value !== 'object' || value === null || !(#storage in value)) return undefined;
-      const t = value as Tensor;
-      return { tensor: t, storage: t.#storage, shape: t.#shape, dtype: t.#storage.dtype, size: t.#size, disposed: t.#disposed };
-    };
+    parts = (value) => (typeof value === 'object' && value !== null && #parts in value ? (value as Tensor).#parts : undefined);
   }
 
   /** The dimensions, outermost first (a frozen array). */

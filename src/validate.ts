@@ -11,7 +11,7 @@ export const DTYPES: readonly DType[] = ['float32', 'float64'];
 /** A short, readable description of any value, for error messages. Reads nothing a caller defined but keys. */
 export function describe(value: unknown): string {
   const t = tensorParts(value);
-  if (t) return `${t.disposed ? 'a disposed' : 'a'} ${t.dtype} tensor of shape ${shapeText(t.shape)}`;
+  if (t) return `${t.tensor.disposed ? 'a disposed' : 'a'} ${t.dtype} tensor of shape ${shapeText(t.shape)}`;
   if (value instanceof Tensor) return 'an object that only looks like a tensor (a subclass, a Proxy or Object.create(Tensor.prototype))';
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
@@ -44,17 +44,19 @@ export type Snapshot<K extends string> = { readonly [P in K]: unknown };
  * keys must be among `keys`, and each of `keys` is read exactly once.
  */
 export function readOptions<K extends string>(op: string, argument: string, value: unknown, keys: readonly K[], required: boolean): Snapshot<K> {
-  const list = keys.join(', ');
-  if (value === undefined && !required) return Object.fromEntries(keys.map((k) => [k, undefined])) as Snapshot<K>;
+  const snapshot: Record<string, unknown> = {};
+  if (value === undefined && !required) {
+    for (const key of keys) snapshot[key] = undefined;
+    return snapshot as Snapshot<K>;
+  }
   if (typeof value !== 'object' || value === null || Array.isArray(value) || tensorParts(value)) {
-    throw new CnnArgumentError(op, argument, `an object { ${list} }`, describe(value));
+    throw new CnnArgumentError(op, argument, `an object { ${keys.join(', ')} }`, describe(value));
   }
   for (const key of Object.keys(value)) {
     if (!(keys as readonly string[]).includes(key)) {
-      throw new CnnArgumentError(op, `${argument}.${key}`, `no other keys than ${list}`, `an unknown key "${key}"`);
+      throw new CnnArgumentError(op, `${argument}.${key}`, `no other keys than ${keys.join(', ')}`, `an unknown key "${key}"`);
     }
   }
-  const snapshot = Object.create(null) as Record<string, unknown>;
   for (const key of keys) snapshot[key] = (value as Record<string, unknown>)[key];
   return snapshot as Snapshot<K>;
 }
@@ -76,13 +78,12 @@ export function readPair(op: string, argument: string, value: unknown, min: 0 | 
     if (!isInteger(value, min)) throw new CnnArgumentError(op, argument, `${what} or an [h, w] pair of them`, describe(value));
     return [value, value];
   }
-  if (Array.isArray(value)) {
-    const items = readArray(value);
-    if (items.length === 2) {
-      if (!isInteger(items[0], min)) throw new CnnArgumentError(op, `${argument}[0]`, what, describe(items[0]));
-      if (!isInteger(items[1], min)) throw new CnnArgumentError(op, `${argument}[1]`, what, describe(items[1]));
-      return [items[0], items[1]];
-    }
+  if (Array.isArray(value) && value.length === 2) {
+    // each element read once
+    const h: unknown = value[0], w: unknown = value[1];
+    if (!isInteger(h, min)) throw new CnnArgumentError(op, `${argument}[0]`, what, describe(h));
+    if (!isInteger(w, min)) throw new CnnArgumentError(op, `${argument}[1]`, what, describe(w));
+    return [h, w];
   }
   throw new CnnArgumentError(op, argument, `${what} or an [h, w] pair of them`, describe(value));
 }
@@ -95,18 +96,19 @@ export function readPadding(op: string, argument: string, value: unknown): Paddi
   const expected = `a non-negative integer, an [h, w] pair, [[top, bottom], [left, right]], 'valid' or 'same'`;
   if (value === 'same') return { same: true };
   if (value === 'valid') return { same: false, top: 0, bottom: 0, left: 0, right: 0 };
-  if (Array.isArray(value)) {
-    const items = readArray(value);
-    if (items.length === 2 && Array.isArray(items[0]) && Array.isArray(items[1])) {
-      const [top, bottom] = readPair(op, `${argument}[0]`, items[0], 0);
-      const [left, right] = readPair(op, `${argument}[1]`, items[1], 0);
-      return { same: false, top, bottom, left, right };
-    }
-    const [h, w] = readPair(op, argument, items, 0);
-    return { same: false, top: h, bottom: h, left: w, right: w };
-  }
   if (typeof value === 'number') {
     const [h, w] = readPair(op, argument, value, 0);
+    return { same: false, top: h, bottom: h, left: w, right: w };
+  }
+  if (Array.isArray(value) && value.length === 2) {
+    // each element read once
+    const rows: unknown = value[0], cols: unknown = value[1];
+    if (Array.isArray(rows) && Array.isArray(cols)) {
+      const [top, bottom] = readPair(op, `${argument}[0]`, rows, 0);
+      const [left, right] = readPair(op, `${argument}[1]`, cols, 0);
+      return { same: false, top, bottom, left, right };
+    }
+    const [h, w] = readPair(op, argument, [rows, cols], 0);
     return { same: false, top: h, bottom: h, left: w, right: w };
   }
   throw new CnnArgumentError(op, argument, expected, describe(value));
@@ -151,7 +153,7 @@ export function readShape(op: string, argument: string, shape: unknown): number[
 export function readTensor(op: string, argument: string, value: unknown, owner: StorageOwner): TensorParts {
   const t = tensorParts(value);
   if (!t) throw new CnnArgumentError(op, argument, 'a tensor', describe(value));
-  if (t.disposed) throw new CnnArgumentError(op, argument, 'a live tensor', `a tensor of shape ${shapeText(t.shape)} that was disposed`);
+  if (t.tensor.disposed) throw new CnnArgumentError(op, argument, 'a live tensor', `a tensor of shape ${shapeText(t.shape)} that was disposed`);
   if (t.storage.owner !== owner) {
     throw new CnnArgumentError(op, argument, `a tensor of this '${owner.name}' backend`, `a tensor of another backend ('${t.storage.owner.name}')`);
   }
@@ -177,9 +179,10 @@ export function checkSameDType(op: string, tensors: ReadonlyArray<readonly [stri
 
 /** A gradient argument shaped as the forward output its cache describes, of the cache's dtype. */
 export function checkGradient(op: string, argument: string, g: TensorParts, expected: readonly number[], dtype: DType, what: string): void {
-  if (g.shape.length !== expected.length || g.shape.some((d, i) => d !== expected[i])) {
-    throw new CnnArgumentError(op, argument, `shape ${shapeText(expected)} (${what})`, `shape ${shapeText(g.shape)}`);
-  }
+  const shape = g.shape;
+  let same = shape.length === expected.length;
+  for (let i = 0; same && i < shape.length; i++) same = shape[i] === expected[i];
+  if (!same) throw new CnnArgumentError(op, argument, `shape ${shapeText(expected)} (${what})`, `shape ${shapeText(shape)}`);
   if (g.dtype !== dtype) throw new CnnArgumentError(op, argument, `dtype ${dtype} (the dtype of its cache)`, `dtype ${g.dtype}`);
 }
 
@@ -189,18 +192,9 @@ export function readCache<K extends string>(op: string, value: unknown, kind: st
   if (typeof value !== 'object' || value === null || Array.isArray(value) || tensorParts(value)) {
     throw new CnnArgumentError(op, 'cache', `the cache returned by ${from} { ${list} }`, describe(value));
   }
-  const snapshot = Object.create(null) as Record<string, unknown>;
+  const snapshot: Record<string, unknown> = {};
   snapshot['kind'] = (value as Record<string, unknown>)['kind'];
   if (snapshot['kind'] !== kind) throw new CnnArgumentError(op, 'cache', `the cache returned by ${from} (kind '${kind}')`, describe(value));
   for (const key of keys) snapshot[key] = (value as Record<string, unknown>)[key];
   return snapshot as Snapshot<K | 'kind'>;
-}
-
-/** Freezes an object and the arrays and objects inside it (not tensors). */
-export function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !tensorParts(value) && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
 }

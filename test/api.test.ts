@@ -69,7 +69,6 @@ describe.each(['wasm', 'js'] as const)('tensors on %s', (name) => {
     expect(cache.W).toBe(W);
     expect(cache.Z).toBe(Z);
     expect(cache.hparameters).toEqual({ stride: [2, 2], pad: [[0, 0], [0, 0]], activation: 'linear' });
-    expect(Object.isFrozen(cache) && Object.isFrozen(cache.hparameters)).toBe(true);
     const pooled = be.poolForward(A, { f: [2, 1], stride: [2, 1] }, 'average');
     expect(pooled.A.shape).toEqual([1, 2, 4, 2]);
     expect(pooled.cache.mode).toBe('average');

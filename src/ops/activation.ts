@@ -1,7 +1,7 @@
 // Activations: ReLU and its gradient.
 import type { Tensor } from '../tensor.js';
 import type { ReluCache } from '../types.js';
-import { checkGradient, deepFreeze, readCache } from '../validate.js';
+import { checkGradient, readCache } from '../validate.js';
 import type { OpContext } from './context.js';
 
 export function relu(ctx: OpContext, X: unknown): { Y: Tensor; cache: ReluCache } {
@@ -10,7 +10,7 @@ export function relu(ctx: OpContext, X: unknown): { Y: Tensor; cache: ReluCache 
   return ctx.run(op, (out) => {
     const Y = out(x.shape, x.dtype);
     ctx.kernels.relu(x, Y);
-    return { Y: Y.tensor, cache: deepFreeze({ kind: 'relu', X: x.tensor }) as ReluCache };
+    return { Y: Y.tensor, cache: { kind: 'relu', X: x.tensor } as ReluCache };
   });
 }
 

@@ -6,7 +6,7 @@ import type { TensorParts } from '../tensor.js';
 import type { Tensor } from '../tensor.js';
 import type { Activation, ConvCache, DType } from '../types.js';
 import {
-  checkGradient, checkRank, checkSameDType, deepFreeze, readActivation, readCache, readOptions, readPadding, readPair,
+  checkGradient, checkRank, checkSameDType, readActivation, readCache, readOptions, readPadding, readPair,
   shapeText, type PaddingSpec,
 } from '../validate.js';
 import type { OpContext } from './context.js';
@@ -95,10 +95,10 @@ export function convForward(ctx: OpContext, A_prev: unknown, W: unknown, b: unkn
   return ctx.run(op, (out) => {
     const Z = out([g.m, g.nH, g.nW, g.N], g.dtype);
     ctx.kernels.convForward(g, a, w, bias, Z);
-    const cache: ConvCache = deepFreeze({
+    const cache: ConvCache = {
       kind: 'conv', A_prev: a.tensor, W: w.tensor, b: bias.tensor, Z: Z.tensor,
       hparameters: { stride: [g.sH, g.sW], pad: [[g.padTop, g.padBottom], [g.padLeft, g.padRight]], activation: g.activation },
-    });
+    };
     return { Z: Z.tensor, cache };
   });
 }

@@ -4,7 +4,7 @@ import { CnnArgumentError } from '../errors.js';
 import type { TensorParts } from '../tensor.js';
 import type { Tensor } from '../tensor.js';
 import type { DType, PoolCache, PoolMode } from '../types.js';
-import { checkGradient, checkRank, deepFreeze, readCache, readDType, readMode, readOptions, readPair, readShape } from '../validate.js';
+import { checkGradient, checkRank, readCache, readDType, readMode, readOptions, readPair, readShape } from '../validate.js';
 import type { OpContext } from './context.js';
 
 export interface PoolGeometry {
@@ -39,7 +39,7 @@ export function poolForward(ctx: OpContext, A_prev: unknown, hparameters: unknow
   return ctx.run(op, (out) => {
     const A = out([g.m, g.nH, g.nW, g.C], g.dtype);
     ctx.kernels.poolForward(g, a, A);
-    const cache: PoolCache = deepFreeze({ kind: 'pool', A_prev: a.tensor, hparameters: { f: [g.fH, g.fW], stride: [g.sH, g.sW] }, mode: g.mode });
+    const cache: PoolCache = { kind: 'pool', A_prev: a.tensor, hparameters: { f: [g.fH, g.fW], stride: [g.sH, g.sW] }, mode: g.mode };
     return { A: A.tensor, cache };
   });
 }

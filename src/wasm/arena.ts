@@ -22,10 +22,13 @@ export class Arena {
   readonly #free: Block[] = [];
   readonly #live = new Map<number, number>();
   #grows = 0;
+  /** The memory's size in bytes, as of the last growth. */
+  #capacity: number;
 
   constructor(memory: WebAssembly.Memory, heapBase: number) {
     this.#memory = memory;
     this.#top = roundUp(Math.max(heapBase, ALIGN), ALIGN);
+    this.#capacity = memory.buffer.byteLength;
   }
 
   /** Bytes of linear memory reserved so far. */
@@ -69,6 +72,16 @@ export class Arena {
     const size = this.#live.get(offset);
     if (size === undefined) throw new Error(`internal: free of unknown block at ${offset}`);
     this.#live.delete(offset);
+    // the common case, scratch freed in the order it was taken: the top comes down
+    if (offset + size === this.#top) {
+      this.#top = offset;
+      const last = this.#free[this.#free.length - 1];
+      if (last && last.end === this.#top) {
+        this.#top = last.start;
+        this.#free.pop();
+      }
+      return;
+    }
     let block: Block = { start: offset, end: offset + size };
     // insert in address order, merging with the neighbours it touches
     let i = 0;
@@ -95,8 +108,8 @@ export class Arena {
   }
 
   #ensure(op: string, bytes: number, end: number): void {
+    if (end <= this.#capacity) return;
     const have = this.#memory.buffer.byteLength;
-    if (end <= have) return;
     const need = Math.ceil((end - have) / PAGE);
     const want = Math.min(Math.max(need, Math.ceil(MIN_GROWTH / PAGE)), ADDRESS_LIMIT / PAGE - have / PAGE);
     try {
@@ -109,6 +122,7 @@ export class Arena {
       }
     }
     this.#grows++;
+    this.#capacity = this.#memory.buffer.byteLength;
   }
 }
 

@@ -63,7 +63,6 @@ function axis(n: number, f: number, s: number, before: number, windows: number):
 function withPaddedInput(rt: WasmRuntime, op: string, g: ConvGeometry, A: TensorParts, blocked: boolean,
   body: (x: number, H: number, W: number, sH: number, sW: number, pixelBytes: number) => void): void {
   const sz = bytesOf(A);
-  const rows = axis(g.H, g.fH, g.sH, g.padTop, g.nH), cols = axis(g.W, g.fW, g.sW, g.padLeft, g.nW);
   const gather = g.sH > g.fH || g.sW > g.fW;
   const plain = g.padTop === 0 && g.padBottom === 0 && g.padLeft === 0 && g.padRight === 0;
   const Cpad = Math.ceil(g.C / FILTER_CHANNEL_BLOCK) * FILTER_CHANNEL_BLOCK;
@@ -72,30 +71,31 @@ function withPaddedInput(rt: WasmRuntime, op: string, g: ConvGeometry, A: Tensor
     if (blocked) {
       // channel blocks of the padded input, for the filter gradient
       rt.scratch(op, [g.m * g.Hp * g.Wp * Cpad * sz], (xb) => {
-        rt.k.packBlocks(off(A), xb!, g.m, g.H, g.W, pixel, FILTER_CHANNEL_BLOCK * sz, g.Hp, g.Wp, g.padTop, g.padLeft);
-        body(xb!, g.Hp, g.Wp, g.sH, g.sW, pixel);
+        rt.k.packBlocks(off(A), xb, g.m, g.H, g.W, pixel, FILTER_CHANNEL_BLOCK * sz, g.Hp, g.Wp, g.padTop, g.padLeft);
+        body(xb, g.Hp, g.Wp, g.sH, g.sW, pixel);
       });
     } else if (plain) {
       body(off(A), g.H, g.W, g.sH, g.sW, pixel);
     } else {
       rt.scratch(op, [g.m * g.Hp * g.Wp * pixel], (xp) => {
-        rt.k.zeroPad(off(A), xp!, g.m, g.H, g.W, pixel, g.Hp, g.Wp, g.padTop, g.padLeft);
-        body(xp!, g.Hp, g.Wp, g.sH, g.sW, pixel);
+        rt.k.zeroPad(off(A), xp, g.m, g.H, g.W, pixel, g.Hp, g.Wp, g.padTop, g.padLeft);
+        body(xp, g.Hp, g.Wp, g.sH, g.sW, pixel);
       });
     }
     return;
   }
+  const rows = axis(g.H, g.fH, g.sH, g.padTop, g.nH), cols = axis(g.W, g.fW, g.sW, g.padLeft, g.nW);
   const compact = g.m * rows.length * cols.length * pixel;
   rt.scratch(op, [4 * rows.length, 4 * cols.length, compact, blocked ? (compact / pixel) * Cpad * sz : 0], (rowMap, colMap, xc, xb) => {
-    const r = rt.int32(rowMap!, rows.length), c = rt.int32(colMap!, cols.length);
+    const r = rt.int32(rowMap, rows.length), c = rt.int32(colMap, cols.length);
     for (let p = 0; p < rows.length; p++) r[p] = rows.source(p);
     for (let p = 0; p < cols.length; p++) c[p] = cols.source(p);
-    rt.k.gatherPixels(off(A), xc!, g.m, g.H, g.W, pixel, rowMap!, rows.length, colMap!, cols.length);
+    rt.k.gatherPixels(off(A), xc, g.m, g.H, g.W, pixel, rowMap, rows.length, colMap, cols.length);
     if (blocked) {
-      rt.k.packBlocks(xc!, xb!, g.m, rows.length, cols.length, pixel, FILTER_CHANNEL_BLOCK * sz, rows.length, cols.length, 0, 0);
-      body(xb!, rows.length, cols.length, rows.stride, cols.stride, pixel);
+      rt.k.packBlocks(xc, xb, g.m, rows.length, cols.length, pixel, FILTER_CHANNEL_BLOCK * sz, rows.length, cols.length, 0, 0);
+      body(xb, rows.length, cols.length, rows.stride, cols.stride, pixel);
     } else {
-      body(xc!, rows.length, cols.length, rows.stride, cols.stride, pixel);
+      body(xc, rows.length, cols.length, rows.stride, cols.stride, pixel);
     }
   });
 }
@@ -112,15 +112,15 @@ export function convForward(rt: WasmRuntime, g: ConvGeometry, A: TensorParts, W:
   const sz = bytesOf(A);
   const [wBytes, bBytes] = packedBytes(NR(k, rt), g.fH, g.fW, g.C, g.N, sz);
   let flagged = 0;
-  let at: number[] | undefined;
+  let at: readonly number[] | undefined;
   rt.scratch(op, [wBytes, bBytes], (pw, pb) => {
     const tap = g.C * g.N * sz;
     const { pack, conv } = convKernels(k, LANES(k, rt), g.fW, g.C, g.N);
-    pack(off(W), pw!, g.fH, g.fW, g.C, g.N, 0, g.fW * tap, tap, g.N * sz, sz);
-    k.pack_bias(off(b), pb!, g.N);
+    pack(off(W), pw, g.fH, g.fW, g.C, g.N, 0, g.fW * tap, tap, g.N * sz, sz);
+    k.pack_bias(off(b), pb, g.N);
     withPaddedInput(rt, op, g, A, false, (x, H, Wd, sH, sW) => {
       const pix = g.N * sz;
-      const run = (relu: number) => conv(x, pw!, pb!, off(Z), g.m, H, Wd, g.C, g.fH, g.fW, sH, sW, g.nH, g.nW, g.N,
+      const run = (relu: number) => conv(x, pw, pb, off(Z), g.m, H, Wd, g.C, g.fH, g.fW, sH, sW, g.nH, g.nW, g.N,
         pix, g.nW * pix, g.nH * g.nW * pix, relu);
       rt.work.kernelCalls++;
       flagged = run(g.activation === 'relu' ? 1 : 0);
@@ -154,9 +154,9 @@ function filterGradient(rt: WasmRuntime, op: string, g: ConvGeometry, dZ: Tensor
   k.bias_gradient(off(dZ), off(db), P, g.N);
   const Npad = Math.ceil(g.N / nr) * nr;
   rt.scratch(op, [P * Npad * sz], (dzb) => {
-    rt.k.packBlocks(off(dZ), dzb!, 1, 1, P, g.N * sz, nr * sz, 1, P, 0, 0);
+    rt.k.packBlocks(off(dZ), dzb, 1, 1, P, g.N * sz, nr * sz, 1, P, 0, 0);
     withPaddedInput(rt, op, g, A, true, (xb, H, Wd, sH, sW) => {
-      k.conv2d_backward_filter(xb, dzb!, off(dW), g.m, H, Wd, g.C, g.fH, g.fW, sH, sW, g.nH, g.nW, g.N);
+      k.conv2d_backward_filter(xb, dzb, off(dW), g.m, H, Wd, g.C, g.fH, g.fW, sH, sW, g.nH, g.nW, g.N);
     });
   });
   redoFilterGradient(rt, g, dZ, A, dW, db);
@@ -196,8 +196,8 @@ function inputGradient(rt: WasmRuntime, op: string, g: ConvGeometry, dZ: TensorP
   const [wBytes, bBytes] = packedBytes(NR(k, rt), Math.ceil(g.fH / g.sH), Math.ceil(g.fW / g.sW), g.N, g.C, sz);
   let flagged = 0;
   rt.scratch(op, [g.m * Hz * Wz * g.N * sz, wBytes, bBytes], (dzp, pw, pb) => {
-    rt.k.zeroPad(off(dZ), dzp!, g.m, g.nH, g.nW, g.N * sz, Hz, Wz, topH, topW);
-    k.pack_bias(0, pb!, g.C);
+    rt.k.zeroPad(off(dZ), dzp, g.m, g.nH, g.nW, g.N * sz, Hz, Wz, topH, topW);
+    k.pack_bias(0, pb, g.C);
     // a stride larger than the filter leaves residues that no tap reaches: their gradient is 0
     if (g.sH > g.fH || g.sW > g.fW) k.fill(off(dA), dA.size, 0);
     const tap = g.C * g.N * sz;
@@ -207,11 +207,11 @@ function inputGradient(rt: WasmRuntime, op: string, g: ConvGeometry, dZ: TensorP
       for (const w of residues(g.fW, g.sW, g.padLeft, g.W)) {
         const { pack, conv } = convKernels(k, lanes, w.taps, g.N, g.C);
         rt.work.kernelCalls += 2;
-        pack(off(W), pw!, h.taps, w.taps, g.N, g.C,
+        pack(off(W), pw, h.taps, w.taps, g.N, g.C,
           ((g.fH - 1 - h.firstTap) * g.fW + (g.fW - 1 - w.firstTap)) * tap, -g.sH * g.fW * tap, -g.sW * tap, sz, g.N * sz);
-        const xStart = dzp! + ((topH + h.dzStart) * Wz + (topW + w.dzStart)) * g.N * sz;
+        const xStart = dzp + ((topH + h.dzStart) * Wz + (topW + w.dzStart)) * g.N * sz;
         const zStart = off(dA) + (h.outStart * g.W + w.outStart) * pix;
-        flagged |= conv(xStart, pw!, pb!, zStart, g.m, Hz, Wz, g.N, h.taps, w.taps, 1, 1, h.count, w.count, g.C,
+        flagged |= conv(xStart, pw, pb, zStart, g.m, Hz, Wz, g.N, h.taps, w.taps, 1, 1, h.count, w.count, g.C,
           g.sW * pix, g.sH * g.W * pix, g.H * g.W * pix, 0);
       }
     }

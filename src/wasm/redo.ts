@@ -14,11 +14,15 @@ import type { PoolGeometry } from '../ops/pool.js';
 import type { TensorParts } from '../tensor.js';
 import type { WasmRuntime } from './runtime.js';
 
+const NONE: readonly number[] = [];
+
 /** Flat indices of the elements of t that are not finite. */
-export function nonFinite(rt: WasmRuntime, t: TensorParts): number[] {
+export function nonFinite(rt: WasmRuntime, t: TensorParts): readonly number[] {
   const k = rt.kernels(t.dtype);
+  let i = k.find_nonfinite(t.storage.offset, 0, t.size);
+  if (i < 0) return NONE;
   const found: number[] = [];
-  for (let i = k.find_nonfinite(t.storage.offset, 0, t.size); i >= 0; i = k.find_nonfinite(t.storage.offset, i + 1, t.size)) found.push(i);
+  for (; i >= 0; i = k.find_nonfinite(t.storage.offset, i + 1, t.size)) found.push(i);
   return found;
 }
 
@@ -31,7 +35,7 @@ function nhwc(p: number, H: number, W: number, C: number): [number, number, numb
 }
 
 /** Z's non-finite elements (or those at `at`, found before an activation hid them) by the reference's formula. */
-export function redoConvForward(rt: WasmRuntime, g: ConvGeometry, A: TensorParts, W: TensorParts, b: TensorParts, Z: TensorParts, at = nonFinite(rt, Z)): void {
+export function redoConvForward(rt: WasmRuntime, g: ConvGeometry, A: TensorParts, W: TensorParts, b: TensorParts, Z: TensorParts, at: readonly number[] = nonFinite(rt, Z)): void {
   const a = A.storage.view(), w = W.storage.view(), bias = b.storage.view(), z = Z.storage.view();
   for (const p of at) {
     const [i, h, x, c] = nhwc(p, g.nH, g.nW, g.N);
@@ -48,12 +52,14 @@ export function redoInputGradient(rt: WasmRuntime, g: ConvGeometry, dZ: TensorPa
 }
 
 export function redoFilterGradient(rt: WasmRuntime, g: ConvGeometry, dZ: TensorParts, A: TensorParts, dW: TensorParts, db: TensorParts): void {
+  const inW = nonFinite(rt, dW), inB = nonFinite(rt, db);
+  if (inW.length === 0 && inB.length === 0) return;
   const a = A.storage.view(), dz = dZ.storage.view(), dw = dW.storage.view(), dbv = db.storage.view();
-  for (const p of nonFinite(rt, dW)) {
+  for (const p of inW) {
     const [kh, kw, k, c] = nhwc(p, g.fW, g.C, g.N);
     dw[p] = filterGradientAt(g, a, dz, kh, kw, k, c);
   }
-  for (const c of nonFinite(rt, db)) dbv[c] = biasGradientAt(g, dz, c);
+  for (const c of inB) dbv[c] = biasGradientAt(g, dz, c);
 }
 
 export function redoPoolForward(rt: WasmRuntime, g: PoolGeometry, A: TensorParts, out: TensorParts): void {

@@ -50,17 +50,18 @@ export class WasmRuntime {
     return dtype === 'float32' ? this.f32 : this.f64;
   }
 
-  /** Runs body with scratch blocks of the given byte sizes, freed afterwards whatever happens. */
-  scratch<R>(op: string, sizes: readonly number[], body: (...offsets: number[]) => R): R {
-    const taken: number[] = [];
+  /** Runs body with scratch blocks of the given byte sizes (at most 4), freed afterwards whatever happens. */
+  scratch<R>(op: string, sizes: readonly number[], body: (a: number, b: number, c: number, d: number) => R): R {
+    const taken = [0, 0, 0, 0];
+    let n = 0;
     try {
-      for (const bytes of sizes) {
-        taken.push(this.arena.alloc(op, bytes));
-        this.work.scratchBytes += bytes;
+      for (; n < sizes.length; n++) {
+        taken[n] = this.arena.alloc(op, sizes[n]!);
+        this.work.scratchBytes += sizes[n]!;
       }
-      return body(...taken);
+      return body(taken[0]!, taken[1]!, taken[2]!, taken[3]!);
     } finally {
-      for (const o of taken) this.arena.free(o);
+      while (n > 0) this.arena.free(taken[--n]!);
     }
   }
 

@@ -4,6 +4,8 @@ import { zeroPad, packBlocks, gatherPixels } from "./bytes";
 import { packFilter, packFilterRows, packBias, conv2dForward, conv2dForwardDot, conv2dBackwardFilter, biasGradient, dot } from "./conv";
 import { poolForward, poolBackward, maskFromWindow } from "./pool";
 import { fill, relu, reluBackward, findNonFinite } from "./elementwise";
+import { softmax, softmaxCrossEntropy, expNonPositive } from "./loss";
+import { sgd, sgdMomentum, adam } from "./optimizers";
 
 export { zeroPad, packBlocks, gatherPixels };
 
@@ -50,3 +52,15 @@ export function f32_relu_backward(dy: usize, x: usize, dx: usize, n: i32): void 
 export function f64_relu_backward(dy: usize, x: usize, dx: usize, n: i32): void { reluBackward<f64>(dy, x, dx, n); }
 export function f32_find_nonfinite(p: usize, from: i32, n: i32): i32 { return findNonFinite<f32>(p, from, n); }
 export function f64_find_nonfinite(p: usize, from: i32, n: i32): i32 { return findNonFinite<f64>(p, from, n); }
+export function f32_softmax(x: usize, y: usize, rows: i32, n: i32): i32 { return softmax<f32>(x, y, rows, n); }
+export function f32_softmax_cross_entropy(x: usize, labels: usize, target: usize, d: usize, rowLoss: usize, rows: i32, n: i32, scale: f32): i32 { return softmaxCrossEntropy<f32>(x, labels, target, d, rowLoss, rows, n, scale); }
+export function f32_sgd(p: usize, g: usize, n: i32, lr: f64): void { sgd<f32>(p, g, n, lr); }
+export function f32_sgd_momentum(p: usize, g: usize, v: usize, n: i32, lr: f64, momentum: f64): void { sgdMomentum<f32>(p, g, v, n, lr, momentum); }
+export function f32_adam(p: usize, g: usize, m: usize, v: usize, n: i32, lr: f64, beta1: f64, beta2: f64, epsilon: f64, c1: f64, c2: f64): void { adam<f32>(p, g, m, v, n, lr, beta1, beta2, epsilon, c1, c2); }
+export function f64_softmax(x: usize, y: usize, rows: i32, n: i32): i32 { return softmax<f64>(x, y, rows, n); }
+export function f64_softmax_cross_entropy(x: usize, labels: usize, target: usize, d: usize, rowLoss: usize, rows: i32, n: i32, scale: f64): i32 { return softmaxCrossEntropy<f64>(x, labels, target, d, rowLoss, rows, n, scale); }
+export function f64_sgd(p: usize, g: usize, n: i32, lr: f64): void { sgd<f64>(p, g, n, lr); }
+export function f64_sgd_momentum(p: usize, g: usize, v: usize, n: i32, lr: f64, momentum: f64): void { sgdMomentum<f64>(p, g, v, n, lr, momentum); }
+export function f64_adam(p: usize, g: usize, m: usize, v: usize, n: i32, lr: f64, beta1: f64, beta2: f64, epsilon: f64, c1: f64, c2: f64): void { adam<f64>(p, g, m, v, n, lr, beta1, beta2, epsilon, c1, c2); }
+export function f32_exp(x: usize, y: usize, n: i32): void { expNonPositive<f32>(x, y, n); }
+export function f64_exp(x: usize, y: usize, n: i32): void { expNonPositive<f64>(x, y, n); }

@@ -5,6 +5,9 @@ import { CnnArgumentError } from './errors.js';
 import * as activation from './ops/activation.js';
 import type { Allocate, OpContext } from './ops/context.js';
 import * as conv from './ops/conv.js';
+import * as dense from './ops/dense.js';
+import * as loss from './ops/loss.js';
+import * as optimizers from './ops/optimizers.js';
 import type { Kernels, Store, Work } from './ops/kernels.js';
 import * as pad from './ops/pad.js';
 import * as pool from './ops/pool.js';
@@ -190,6 +193,14 @@ export class CnnBackend implements StorageOwner {
   poolBackward(dA: unknown, cache: unknown, mode?: unknown, options?: unknown) { return pool.poolBackward(this.#ctx, dA, cache, mode, options); }
   createMaskFromWindow(x: unknown) { return pool.createMaskFromWindow(this.#ctx, x); }
   distributeValue(dz: unknown, shape: unknown, dtype?: unknown) { return pool.distributeValue(this.#ctx, dz, shape, dtype); }
+  denseForward(X: unknown, W: unknown, b: unknown, options?: unknown) { return dense.denseForward(this.#ctx, X, W, b, options); }
+  denseBackward(dZ: unknown, cache: unknown) { return dense.denseBackward(this.#ctx, dZ, cache); }
+  softmax(X: unknown) { return loss.softmax(this.#ctx, X); }
+  softmaxCrossEntropy(logits: unknown, labels: unknown) { return loss.softmaxCrossEntropy(this.#ctx, logits, labels); }
+  sgdState(params: unknown) { return optimizers.sgdState(this.#ctx, params); }
+  sgd(params: unknown, grads: unknown, options: unknown) { return optimizers.sgd(this.#ctx, params, grads, options); }
+  adamState(params: unknown) { return optimizers.adamState(this.#ctx, params); }
+  adam(params: unknown, grads: unknown, state: unknown, options: unknown) { return optimizers.adam(this.#ctx, params, grads, state, options); }
   relu(X: unknown) { return activation.relu(this.#ctx, X); }
   reluBackward(dY: unknown, cache: unknown) { return activation.reluBackward(this.#ctx, dY, cache); }
 }

@@ -67,6 +67,52 @@ export interface ConvCache<D extends DType = DType> {
   };
 }
 
+/** What denseForward keeps for denseBackward: its inputs and output themselves. */
+export interface DenseCache<D extends DType = DType> {
+  readonly kind: 'dense';
+  readonly X: Tensor<D>;
+  readonly W: Tensor<D>;
+  readonly b: Tensor<D>;
+  /** The (activated) output: denseBackward reads it when `activation` is 'relu'. */
+  readonly Z: Tensor<D>;
+  readonly activation: Activation;
+}
+
+/** What momentum SGD keeps between steps: a velocity per parameter (from be.sgdState). */
+export interface SgdState<D extends DType = DType> {
+  readonly kind: 'sgd';
+  readonly velocities: readonly Tensor<D>[];
+}
+
+/** What Adam keeps between steps (from be.adamState): the steps taken, and the first and second moments per parameter. */
+export interface AdamState<D extends DType = DType> {
+  readonly kind: 'adam';
+  /** Steps taken so far; each be.adam call adds one. */
+  step: number;
+  readonly m: readonly Tensor<D>[];
+  readonly v: readonly Tensor<D>[];
+}
+
+/** Options of be.sgd. */
+export interface SgdOptions {
+  learningRate: number;
+  /** 0 (the default) is plain SGD; above 0, `v = momentum v + g; p -= learningRate v` (TensorFlow.js's momentum optimizer), which needs `state`. */
+  momentum?: number;
+  /** The velocities, from be.sgdState(params); needed with momentum. */
+  state?: SgdState;
+}
+
+/** Options of be.adam (TensorFlow.js's defaults). */
+export interface AdamOptions {
+  learningRate: number;
+  /** Decay of the first moment; 0.9. */
+  beta1?: number;
+  /** Decay of the second moment; 0.999. */
+  beta2?: number;
+  /** Added to the root of the second moment; 1e-7. */
+  epsilon?: number;
+}
+
 /** What relu keeps for reluBackward: its input itself. */
 export interface ReluCache<D extends DType = DType> {
   readonly kind: 'relu';
@@ -166,6 +212,46 @@ export interface Backend {
    * `mode` defaults to the cache's.
    */
   poolBackward<D extends DType>(dA: Tensor<D>, cache: PoolCache<D>, mode?: PoolMode, options?: PoolBackwardOptions): Tensor<D>;
+
+  /**
+   * A dense (fully connected) layer: `Z = X W + b` with `X (m, ...)` read as `(m, k)`, k the product
+   * of its other dimensions (an NHWC activation flattens with no copy), `W (k, n)`, `b (1, n)`:
+   * `Z (m, n)`. `options.activation` 'relu' applies max(Z, 0) in the same pass. The cache holds X, W,
+   * b and Z themselves.
+   */
+  denseForward<D extends DType>(X: Tensor<D>, W: Tensor<D>, b: Tensor<D>, options?: { activation?: Activation }): { Z: Tensor<D>; cache: DenseCache<D> };
+  /** The gradients of denseForward from `dZ (m, n)` (of its activated output): `dX` shaped as X, `dW (k, n)`, `db (1, n)`. */
+  denseBackward<D extends DType>(dZ: Tensor<D>, cache: DenseCache<D>): { dX: Tensor<D>; dW: Tensor<D>; db: Tensor<D> };
+
+  /**
+   * Softmax over the last axis: each row's `exp(x - max) / sum(exp(x - max))` (stable for any
+   * magnitude). Allocates Y shaped as X.
+   */
+  softmax<D extends DType>(X: Tensor<D>): Tensor<D>;
+  /**
+   * Softmax cross-entropy of `logits (m, n)` against `labels`: class indices (an Int32Array or an
+   * array of integers in [0, n), one per row) or a tensor `(m, n)` of target distributions (one-hot).
+   * Returns `loss`, the mean over rows of `-sum(target * log(softmax(logits)))` (a number), and
+   * `dLogits = (softmax(logits) - target) / m`, its gradient.
+   */
+  softmaxCrossEntropy<D extends DType>(logits: Tensor<D>, labels: Int32Array | readonly number[] | Tensor<D>): { loss: number; dLogits: Tensor<D> };
+
+  /** Zero velocities for momentum SGD, one per parameter (tensors the caller owns). */
+  sgdState<D extends DType>(params: readonly Tensor<D>[]): SgdState<D>;
+  /**
+   * One SGD step, in place: `p -= learningRate * g` for each parameter and its gradient (with
+   * momentum: `v = momentum v + g; p -= learningRate v`). Writes into `params` (and the state's
+   * velocities): with the other optimizers, the only ops that write into their arguments.
+   */
+  sgd<D extends DType>(params: readonly Tensor<D>[], grads: readonly Tensor<D>[], options: SgdOptions): void;
+  /** Zero moments for Adam, one pair per parameter, and a step count of 0 (tensors the caller owns). */
+  adamState<D extends DType>(params: readonly Tensor<D>[]): AdamState<D>;
+  /**
+   * One Adam step, in place, as TensorFlow.js computes it: `m = beta1 m + (1 - beta1) g`,
+   * `v = beta2 v + (1 - beta2) g^2`, `p += -learningRate (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + epsilon)`,
+   * t the state's step count plus one. Writes into `params` and the state (its moments and step).
+   */
+  adam<D extends DType>(params: readonly Tensor<D>[], grads: readonly Tensor<D>[], state: AdamState<D>, options: AdamOptions): void;
 
   /** `Y = max(X, 0)` element-wise (NaN stays NaN); the cache holds X itself. */
   relu<D extends DType>(X: Tensor<D>): { Y: Tensor<D>; cache: ReluCache<D> };

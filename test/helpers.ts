@@ -15,6 +15,9 @@ export async function makeBackends(): Promise<{ wasm: Backend; js: Backend }> {
 /** Machine epsilon: the gap between 1 and the next larger number of the dtype. */
 export const EPS: Record<DType, number> = { float32: 2 ** -23, float64: 2 ** -52 };
 
+/** Half the smallest subnormal: the absolute error of one rounding in the subnormal range, where eps x |value| no longer bounds it. */
+export const ETA: Record<DType, number> = { float32: 2 ** -150, float64: 2 ** -1075 };
+
 export { randn, rng } from '../tools/random.mjs';
 
 export const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);

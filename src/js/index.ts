@@ -2,6 +2,9 @@
 // being obviously correct over being fast.
 import type { Kernels } from '../ops/kernels.js';
 import { convBackward, convForward, dot, zeroPad } from './conv.js';
+import { denseBackward, denseForward } from './dense.js';
+import { softmax, softmaxCrossEntropy } from './loss.js';
+import { adam, sgd, sgdMomentum } from './optimizers.js';
 import { mask, poolBackward, poolForward } from './pool.js';
 
 export { jsStore } from './store.js';
@@ -15,6 +18,13 @@ export const jsKernels: Kernels = {
   poolForward,
   poolBackward,
   mask,
+  denseForward,
+  denseBackward,
+  softmax,
+  softmaxCrossEntropy,
+  sgd,
+  sgdMomentum,
+  adam,
   // max(x, 0): NaN stays NaN, -0 becomes +0
   relu(X, Y) {
     const x = X.storage.view(), y = Y.storage.view();

@@ -4,6 +4,8 @@
 import type { Storage, StorageOwner, TensorParts } from '../tensor.js';
 import type { DType } from '../types.js';
 import type { ConvGeometry } from './conv.js';
+import type { DenseGeometry } from './dense.js';
+import type { Labels, SoftmaxGeometry } from './loss.js';
 import type { PoolGeometry } from './pool.js';
 
 /** The gradients one conv backward call writes: dA_prev, or dW with db, or all three. */
@@ -11,6 +13,18 @@ export interface ConvGradients {
   readonly dA?: TensorParts;
   readonly dW?: TensorParts;
   readonly db?: TensorParts;
+}
+
+/** The gradients of a dense layer. */
+export interface DenseGradients {
+  readonly dX: TensorParts;
+  readonly dW: TensorParts;
+  readonly db: TensorParts;
+}
+
+/** One Adam step's constants; c1 and c2 are the bias corrections 1 - beta^t. */
+export interface AdamStep {
+  lr: number; beta1: number; beta2: number; epsilon: number; c1: number; c2: number;
 }
 
 /** Where a backend keeps tensor elements. */
@@ -51,6 +65,20 @@ export interface Kernels {
   poolBackward(g: PoolGeometry, A: TensorParts, dA: TensorParts, dAPrev: TensorParts, firstOnly: boolean): void;
   /** out = (x == max(x)). */
   mask(x: TensorParts, out: TensorParts): void;
+  /** Z = activation(X W + b), X read as (m, k). */
+  denseForward(g: DenseGeometry, X: TensorParts, W: TensorParts, b: TensorParts, Z: TensorParts): void;
+  /** dX, dW and db of the product before its activation (dZ already masked). */
+  denseBackward(g: DenseGeometry, dZ: TensorParts, X: TensorParts, W: TensorParts, grads: DenseGradients): void;
+  /** Y = softmax of each row of X (its last axis). */
+  softmax(g: SoftmaxGeometry, X: TensorParts, Y: TensorParts): void;
+  /** dLogits = (softmax(logits) - target) / rows; returns the mean over rows of -sum(target log softmax). */
+  softmaxCrossEntropy(g: SoftmaxGeometry, logits: TensorParts, labels: Labels, dLogits: TensorParts): number;
+  /** p -= lr g, in place. */
+  sgd(p: TensorParts, g: TensorParts, lr: number): void;
+  /** v = momentum v + g; p -= lr v, in place. */
+  sgdMomentum(p: TensorParts, g: TensorParts, v: TensorParts, lr: number, momentum: number): void;
+  /** One Adam step of p, with its moments m and v, in place. */
+  adam(p: TensorParts, g: TensorParts, m: TensorParts, v: TensorParts, step: AdamStep): void;
   /** Y = max(X, 0) (NaN stays NaN). */
   relu(X: TensorParts, Y: TensorParts): void;
   /** dX = X > 0 ? dY : 0. */

@@ -20,6 +20,14 @@ export interface DTypeExports {
   find_nonfinite(p: number, from: number, n: number): number;
   relu(x: number, y: number, n: number): void;
   relu_backward(dy: number, x: number, dx: number, n: number): void;
+  softmax(x: number, y: number, rows: number, n: number): number;
+  /** labels: i32 class indices, or 0 with target: rows x n values; rowLoss: rows values. */
+  softmax_cross_entropy(x: number, labels: number, target: number, d: number, rowLoss: number, rows: number, n: number, scale: number): number;
+  /** y = e^x for x <= 0 (softmax's exp; only its accuracy test calls it). */
+  exp(x: number, y: number, n: number): void;
+  sgd(p: number, g: number, n: number, lr: number): void;
+  sgd_momentum(p: number, g: number, v: number, n: number, lr: number, momentum: number): void;
+  adam(p: number, g: number, m: number, v: number, n: number, lr: number, beta1: number, beta2: number, epsilon: number, c1: number, c2: number): void;
 }
 
 export interface KernelExports {
@@ -35,6 +43,7 @@ export function dtypeExports(exports: WebAssembly.Exports, prefix: 'f32' | 'f64'
   const names: (keyof DTypeExports)[] = [
     'pack_filter', 'pack_filter_rows', 'pack_bias', 'conv2d_forward', 'conv2d_forward_dot', 'conv2d_backward_filter', 'bias_gradient',
     'dot', 'pool_forward', 'pool_backward', 'mask_from_window', 'fill', 'find_nonfinite', 'relu', 'relu_backward',
+    'softmax', 'softmax_cross_entropy', 'exp', 'sgd', 'sgd_momentum', 'adam',
   ];
   const out = {} as Record<string, unknown>;
   for (const name of names) {

@@ -524,9 +524,15 @@ export function conv2dBackwardFilter<T>(
 // @ts-ignore: decorator
 @inline const CHUNK_PIXELS = 256;
 
+/** Pixels per block of the bias gradient's sums: a block is summed on its own, then added to the total. */
+// @ts-ignore: decorator
+@inline const BIAS_BLOCK = 256;
+
 /**
- * Bias gradient: db[co] = sum over the P pixels of dz (P, N). Walks the pixels once per block of
- * 4 vectors of channels, two pixels at a time into separate sums, so no add waits on the previous.
+ * Bias gradient: db[co] = sum over the P pixels of dz (P, N). Walks the pixels once per block of 4
+ * vectors of channels, in blocks of BIAS_BLOCK pixels, two pixels at a time into separate sums (so no
+ * add waits on the previous); each block's sum is added to the total. A sum's rounding error is then
+ * within (BIAS_BLOCK / 2 + P / BIAS_BLOCK + 2) eps of the sum of |dz|, not P eps.
  */
 export function biasGradient<T>(dz: usize, db: usize, P: i32, N: i32): void {
   const sz = <usize>sizeof<T>();
@@ -534,45 +540,64 @@ export function biasGradient<T>(dz: usize, db: usize, P: i32, N: i32): void {
   const pix = <usize>N * sz;
   let c = 0;
   for (; c + 4 * L <= N; c += 4 * L) {
-    let a0 = v128.splat<T>(<T>0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    let t0 = v128.splat<T>(<T>0), t1 = t0, t2 = t0, t3 = t0;
     let p = dz + <usize>c * sz;
-    let i = 0;
-    for (; i + 2 <= P; i += 2) {
-      a0 = v128.add<T>(a0, v128.load(p)); a1 = v128.add<T>(a1, v128.load(p, 16));
-      a2 = v128.add<T>(a2, v128.load(p, 32)); a3 = v128.add<T>(a3, v128.load(p, 48));
-      const q = p + pix;
-      b0 = v128.add<T>(b0, v128.load(q)); b1 = v128.add<T>(b1, v128.load(q, 16));
-      b2 = v128.add<T>(b2, v128.load(q, 32)); b3 = v128.add<T>(b3, v128.load(q, 48));
-      p += 2 * pix;
-    }
-    if (i < P) {
-      a0 = v128.add<T>(a0, v128.load(p)); a1 = v128.add<T>(a1, v128.load(p, 16));
-      a2 = v128.add<T>(a2, v128.load(p, 32)); a3 = v128.add<T>(a3, v128.load(p, 48));
+    for (let first = 0; first < P; first += BIAS_BLOCK) {
+      const last = min(P, first + BIAS_BLOCK);
+      let a0 = v128.splat<T>(<T>0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+      let i = first;
+      for (; i + 2 <= last; i += 2) {
+        a0 = v128.add<T>(a0, v128.load(p)); a1 = v128.add<T>(a1, v128.load(p, 16));
+        a2 = v128.add<T>(a2, v128.load(p, 32)); a3 = v128.add<T>(a3, v128.load(p, 48));
+        const q = p + pix;
+        b0 = v128.add<T>(b0, v128.load(q)); b1 = v128.add<T>(b1, v128.load(q, 16));
+        b2 = v128.add<T>(b2, v128.load(q, 32)); b3 = v128.add<T>(b3, v128.load(q, 48));
+        p += 2 * pix;
+      }
+      if (i < last) {
+        a0 = v128.add<T>(a0, v128.load(p)); a1 = v128.add<T>(a1, v128.load(p, 16));
+        a2 = v128.add<T>(a2, v128.load(p, 32)); a3 = v128.add<T>(a3, v128.load(p, 48));
+        p += pix;
+      }
+      t0 = v128.add<T>(t0, v128.add<T>(a0, b0)); t1 = v128.add<T>(t1, v128.add<T>(a1, b1));
+      t2 = v128.add<T>(t2, v128.add<T>(a2, b2)); t3 = v128.add<T>(t3, v128.add<T>(a3, b3));
     }
     const o = db + <usize>c * sz;
-    v128.store(o, v128.add<T>(a0, b0)); v128.store(o, v128.add<T>(a1, b1), 16);
-    v128.store(o, v128.add<T>(a2, b2), 32); v128.store(o, v128.add<T>(a3, b3), 48);
+    v128.store(o, t0); v128.store(o, t1, 16); v128.store(o, t2, 32); v128.store(o, t3, 48);
   }
   for (; c + L <= N; c += L) {
-    let a = v128.splat<T>(<T>0), b = a;
+    let t = v128.splat<T>(<T>0);
     let p = dz + <usize>c * sz;
-    let i = 0;
-    for (; i + 2 <= P; i += 2) {
-      a = v128.add<T>(a, v128.load(p));
-      b = v128.add<T>(b, v128.load(p + pix));
-      p += 2 * pix;
+    for (let first = 0; first < P; first += BIAS_BLOCK) {
+      const last = min(P, first + BIAS_BLOCK);
+      let a = v128.splat<T>(<T>0), b = a;
+      let i = first;
+      for (; i + 2 <= last; i += 2) {
+        a = v128.add<T>(a, v128.load(p));
+        b = v128.add<T>(b, v128.load(p + pix));
+        p += 2 * pix;
+      }
+      if (i < last) {
+        a = v128.add<T>(a, v128.load(p));
+        p += pix;
+      }
+      t = v128.add<T>(t, v128.add<T>(a, b));
     }
-    if (i < P) a = v128.add<T>(a, v128.load(p));
-    v128.store(db + <usize>c * sz, v128.add<T>(a, b));
+    v128.store(db + <usize>c * sz, t);
   }
   for (; c < N; c++) {
-    let acc = <T>0;
+    let total = <T>0;
     let p = dz + <usize>c * sz;
-    for (let i = 0; i < P; i++) {
-      acc += load<T>(p);
-      p += pix;
+    for (let first = 0; first < P; first += BIAS_BLOCK) {
+      const last = min(P, first + BIAS_BLOCK);
+      let acc = <T>0;
+      for (let i = first; i < last; i++) {
+        acc += load<T>(p);
+        p += pix;
+      }
+      total += acc;
     }
-    store<T>(db + <usize>c * sz, acc);
+    store<T>(db + <usize>c * sz, total);
   }
 }
 

@@ -186,15 +186,17 @@ export function checkGradient(op: string, argument: string, g: TensorParts, expe
   if (g.dtype !== dtype) throw new CnnArgumentError(op, argument, `dtype ${dtype} (the dtype of its cache)`, `dtype ${g.dtype}`);
 }
 
-/** A cache object read once: it must be an object whose `kind` is `kind`; each of `keys` is read once. */
-export function readCache<K extends string>(op: string, value: unknown, kind: string, keys: readonly K[], from: string): Snapshot<K | 'kind'> {
+/** A cache (or state) object read once: it must be an object whose `kind` is `kind`; each of `keys` is read once. */
+export function readCache<K extends string>(op: string, value: unknown, kind: string, keys: readonly K[], from: string, argument = 'cache'): Snapshot<K | 'kind'> {
   const list = ['kind', ...keys].join(', ');
   if (typeof value !== 'object' || value === null || Array.isArray(value) || tensorParts(value)) {
-    throw new CnnArgumentError(op, 'cache', `the cache returned by ${from} { ${list} }`, describe(value));
+    throw new CnnArgumentError(op, argument, `the ${argument === 'cache' ? 'cache returned by' : 'state from'} ${from} { ${list} }`, describe(value));
   }
   const snapshot: Record<string, unknown> = {};
   snapshot['kind'] = (value as Record<string, unknown>)['kind'];
-  if (snapshot['kind'] !== kind) throw new CnnArgumentError(op, 'cache', `the cache returned by ${from} (kind '${kind}')`, describe(value));
+  if (snapshot['kind'] !== kind) {
+    throw new CnnArgumentError(op, argument, `the ${argument === 'cache' ? 'cache returned by' : 'state from'} ${from} (kind '${kind}')`, describe(value));
+  }
   for (const key of keys) snapshot[key] = (value as Record<string, unknown>)[key];
   return snapshot as Snapshot<K | 'kind'>;
 }

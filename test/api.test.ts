@@ -91,3 +91,79 @@ describe('the built package in Node', () => {
     expect(out).toEqual({ build: 'simd', Z: [6.5, 8.5, 12.5, 14.5] });
   });
 });
+
+describe.each(['wasm', 'js'] as const)('reshape, tidy and keep on %s', (name) => {
+  it('reshape shares the storage: no copy, either survives the other, memory() counts it once', async () => {
+    const be = await createBackend(name);
+    const start = be.memory();
+    const X = be.tensor([2, 3, 4], Array.from({ length: 24 }, (_, i) => i));
+    const Y = be.reshape(X, [6, -1]);
+    expect(Y.shape).toEqual([6, 4]);
+    expect(be.memory().tensors).toBe(start.tensors + 2);
+    expect(be.memory().bytesInUse).toBe(start.bytesInUse + 24 * 4);
+    Y.data[5] = 100; // the same elements
+    expect(X.data[5]).toBe(100);
+    X.dispose();
+    expect(Y.data[23]).toBe(23);
+    expect(be.memory().bytesInUse).toBe(start.bytesInUse + 24 * 4);
+    Y.dispose();
+    expect(be.memory()).toEqual({ ...start, bytesReserved: be.memory().bytesReserved });
+    expect(() => be.reshape(be.tensor([2, 3]), [4])).toThrow(/reshape: shape: expected a shape of 6 elements/);
+    expect(() => be.reshape(be.tensor([2, 3]), [-1, 4])).toThrow(/known dimensions divide/);
+  });
+
+  it('tidy disposes what fn made but what it returns (inside arrays and objects), nests, and disposes on a throw', async () => {
+    const be = await createBackend(name);
+    const outside = be.tensor([2], [1, 2]);
+    const start = be.memory().tensors;
+    const kept = be.tidy(() => {
+      be.tensor([3]);
+      const a = be.tensor([1], [7]);
+      const inner = be.tidy(() => {
+        const b = be.tensor([1], [8]);
+        be.tensor([5]);
+        return { b, list: [be.relu(b).Y] };
+      });
+      return { a, inner, outside };
+    });
+    // a, inner.b and the relu output survive; the two unnamed tensors are gone
+    expect(be.memory().tensors).toBe(start + 3);
+    expect(Array.from(kept.a.data)).toEqual([7]);
+    expect(Array.from(kept.inner.list[0]!.data)).toEqual([8]);
+    expect(outside.disposed).toBe(false);
+    const thrown = be.memory().tensors;
+    expect(() => be.tidy(() => {
+      be.tensor([4]);
+      throw new Error('boom');
+    })).toThrow('boom');
+    expect(be.memory().tensors).toBe(thrown);
+    // an async function cannot be followed: refused, and what it made so far is disposed
+    expect(() => be.tidy((async () => be.tensor([1])) as never)).toThrow(/tidy: fn: expected a synchronous function/);
+    expect(be.memory().tensors).toBe(thrown);
+  });
+
+  it('keep exempts a tensor from the tidy calls it was made in', async () => {
+    const be = await createBackend(name);
+    let k: Tensor | undefined;
+    const start = be.memory().tensors;
+    be.tidy(() => {
+      be.tidy(() => {
+        k = be.keep(be.tensor([1], [5]));
+        be.tensor([1]);
+      });
+    });
+    expect(be.memory().tensors).toBe(start + 1);
+    expect(Array.from(k!.data)).toEqual([5]);
+  });
+
+  it('toString and util.inspect show dtype, shape, backend and the leading values', async () => {
+    const be = await createBackend(name);
+    const t = be.tensor([2, 3], [1, 2.5, -3, 4, 5, 6]);
+    expect(String(t)).toBe(`Tensor float32 [2, 3] (${name})\n[[  1, 2.5,  -3],\n [  4,   5,   6]]`);
+    const { inspect } = await import('node:util');
+    expect(inspect(t)).toBe(String(t));
+    const long = be.tensor([100], Array.from({ length: 100 }, (_, i) => i), 'float64');
+    expect(String(long)).toBe(`Tensor float64 [100] (${name})\n[ 0,  1,  2, ..., 97, 98, 99]`);
+  });
+});
+

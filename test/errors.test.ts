@@ -104,6 +104,42 @@ const cases: Case[] = [
   ['a pool cache given to convBackwardInput', (be, t) => be.convBackwardInput(t.Z, t.poolCache as never), 'cache', /convForward/],
   ['no cache (convBackwardFilter)', (be, t) => be.convBackwardFilter(t.Z, null as never), 'cache', /null/],
   ['a cache whose filter was disposed (convBackwardInput)', (be, t) => withDisposed(be, t, 'W', (Z, cache) => be.convBackwardInput(Z, cache)), 'cache.W', /disposed/],
+  // padding modes and activations
+  ['pad "full"', (be, t) => conv(be, t, { stride: 1, pad: 'full' }), 'hparameters.pad', /'valid' or 'same'.*"full"/],
+  ['pad [[1, 0], [0, -1]]', (be, t) => conv(be, t, { stride: 1, pad: [[1, 0], [0, -1]] }), 'hparameters.pad[1][1]', /non-negative integer.*-1/],
+  ['activation "tanh"', (be, t) => conv(be, t, { stride: 1, pad: 0, activation: 'tanh' }), 'hparameters.activation', /'relu' or 'linear'.*"tanh"/],
+  ['zeroPad pad "same"', (be, t) => be.zeroPad(t.A, 'same' as never), 'pad', /needs a filter size/],
+  ['poolBackward ties "last"', (be, t) => be.poolBackward(t.P, t.poolCache, 'max', { ties: 'last' as never }), 'options.ties', /'all' or 'first'/],
+  // dense
+  ['dense X of rank 1', (be) => be.denseForward(be.tensor([4]), be.tensor([4, 2]), be.tensor([1, 2])), 'X', /rank 2 or more/],
+  ['dense W not (k, n)', (be) => be.denseForward(be.tensor([3, 2, 2]), be.tensor([5, 2]), be.tensor([1, 2])), 'W', /\[4, n\]/],
+  ['dense b of the wrong shape', (be) => be.denseForward(be.tensor([3, 4]), be.tensor([4, 2]), be.tensor([2])), 'b', /\[1, 2\]/],
+  ['dense mixed dtypes', (be) => be.denseForward(be.tensor([3, 4]), be.tensor([4, 2], null, 'float64'), be.tensor([1, 2])), 'W', /float32/],
+  ['dense unknown option', (be) => be.denseForward(be.tensor([3, 4]), be.tensor([4, 2]), be.tensor([1, 2]), { units: 2 } as never), 'options.units', /activation/],
+  // (tidy disposes the forward outputs these cases make along the way)
+  ['denseBackward dZ of the wrong shape', (be) => be.tidy(() => {
+    const { cache } = be.denseForward(be.tensor([3, 4]), be.tensor([4, 2]), be.tensor([1, 2]));
+    return be.denseBackward(be.tensor([3, 3]), cache);
+  }), 'dZ', /\[3, 2\]/],
+  ['denseBackward given a conv cache', (be, t) => be.denseBackward(t.Z, t.cache as never), 'cache', /denseForward/],
+  // activations and losses
+  ['reluBackward dY of the wrong shape', (be, t) => be.tidy(() => be.reluBackward(be.tensor([2]), be.relu(t.A).cache)), 'dY', /\[1, 5, 5, 3\]/],
+  ['softmaxCrossEntropy logits of rank 3', (be) => be.softmaxCrossEntropy(be.tensor([2, 3, 4]), [0, 1]), 'logits', /rank 2/],
+  ['softmaxCrossEntropy a label out of range', (be) => be.softmaxCrossEntropy(be.tensor([2, 3]), [0, 3]), 'labels[1]', /integer in \[0, 3\).*3/],
+  ['softmaxCrossEntropy a fractional label', (be) => be.softmaxCrossEntropy(be.tensor([2, 3]), Int8Array.of(0, 1).map(() => 1) as never && [0.5, 1]), 'labels[0]', /0\.5/],
+  ['softmaxCrossEntropy labels of the wrong length', (be) => be.softmaxCrossEntropy(be.tensor([2, 3]), Int32Array.of(0, 1, 2)), 'labels', /2 class indices.*3 values/],
+  ['softmaxCrossEntropy a one-hot tensor of the wrong shape', (be) => be.softmaxCrossEntropy(be.tensor([2, 3]), be.tensor([2, 4])), 'labels', /\[2, 3\]/],
+  ['softmaxCrossEntropy labels that are neither', (be) => be.softmaxCrossEntropy(be.tensor([2, 3]), 'cat' as never), 'labels', /a tensor/],
+  // reshape and tidy
+  ['reshape to another size', (be) => be.reshape(be.tensor([2, 3]), [5]), 'shape', /6 elements/],
+  ['reshape a shape that is not an array', (be) => be.reshape(be.tensor([2, 3]), 6 as never), 'shape', /array/],
+  ['tidy of a non-function', (be) => be.tidy(3 as never), 'fn', /a function/],
+  // optimizers
+  ['sgd params that is not an array', (be) => be.sgd(be.tensor([2]) as never, [], { learningRate: 1 }), 'params', /array of tensors/],
+  ['adam a state of the wrong kind', (be) => be.tidy(() => {
+    const p = be.tensor([2]);
+    return be.adam([p], [be.tensor([2])], be.sgdState([p]) as never, { learningRate: 1 });
+  }), 'state', /state from be\.adamState/],
 ];
 
 describe.each(['wasm', 'js'] as const)('bad input on the %s backend', (name) => {

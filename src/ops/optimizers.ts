@@ -76,7 +76,7 @@ export function sgd(ctx: OpContext, params: unknown, grads: unknown, options: un
   const momentum = finite(op, 'options.momentum', o.momentum, 0, (v) => v >= 0, 'a finite number >= 0');
   let rawVelocities: unknown[] | null = null;
   if (o.state !== undefined) {
-    const s = readCache(op, o.state, 'sgd', ['velocities'], 'be.sgdState(params)');
+    const s = readCache(op, o.state, 'sgd', ['velocities'], 'be.sgdState(params)', 'options.state');
     rawVelocities = readRaw(op, 'options.state.velocities', s.velocities);
   } else if (momentum > 0) {
     throw new CnnArgumentError(op, 'options.state', 'the state from be.sgdState(params) (momentum keeps a velocity per parameter)', 'undefined');
@@ -109,7 +109,7 @@ export function adamState(ctx: OpContext, params: unknown): AdamState {
 export function adam(ctx: OpContext, params: unknown, grads: unknown, state: unknown, options: unknown): void {
   const op = 'adam';
   const rawParams = readRaw(op, 'params', params), rawGrads = readRaw(op, 'grads', grads);
-  const s = readCache(op, state, 'adam', ['step', 'm', 'v'], 'be.adamState(params)');
+  const s = readCache(op, state, 'adam', ['step', 'm', 'v'], 'be.adamState(params)', 'state');
   const rawM = readRaw(op, 'state.m', s.m), rawV = readRaw(op, 'state.v', s.v);
   const step = finite(op, 'state.step', s.step, undefined, (v) => Number.isInteger(v) && v >= 0, 'a non-negative integer (steps taken)');
   const o = readOptions(op, 'options', options, ['learningRate', 'beta1', 'beta2', 'epsilon'] as const, true);

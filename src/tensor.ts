@@ -1,3 +1,4 @@
+/// <reference lib="esnext.disposable" preserve="true" />
 // Tensors are immutable handles on storage that a backend owns. Their shape, dtype, size and
 // storage are private fields, read by the ops through `tensorParts` (never through getters a caller
 // could replace), and a tensor is recognised by that private brand, not by `instanceof`: a subclass,

@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CnnAllocationError, CnnArgumentError, Tensor, createBackend, type Backend, type DType, type PoolMode } from '../src/index.js';
-import { EPS, makeBackends, randn, rng, sizeOf } from './helpers.js';
+import { EPS, ETA, makeBackends, randn, rng, sizeOf } from './helpers.js';
 
 type Work = { scratchBytes: number; kernelCalls: number };
 const workOf = (be: Backend) => (be as unknown as { work(): Work }).work();
@@ -309,6 +309,52 @@ describe('special values through every op, wasm against js', () => {
       expectAgree(gotB.dA.data, refB.dA.data, Array.from(magB.dA.data, (v) => fH * fW * N * EPS[dtype] * v), `dA ${tag}`);
       expectAgree(gotB.dW.data, refB.dW.data, Array.from(magB.dW.data, (v) => P * EPS[dtype] * v), `dW ${tag}`);
       expectAgree(gotB.db.data, refB.db.data, Array.from(magB.db.data, (v) => P * EPS[dtype] * v), `db ${tag}`);
+    }
+  });
+
+  it.each(DTYPES)('dense forward and backward (few rows and many), linear and ReLU (%s)', (dtype) => {
+    const rand = rng(13);
+    for (let run = 0; run < 60; run++) {
+      const pick = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
+      const m = rand() < 0.5 ? pick(1, 6) : pick(16, 24), k = pick(1, 70), n = pick(1, 20);
+      const activation = rand() < 0.4 ? 'relu' : 'linear';
+      const x = specialValues(run * 4 + 1, m * k, dtype), w = specialValues(run * 4 + 2, k * n, dtype), bias = specialValues(run * 4 + 3, n, dtype);
+      const ref = js.denseForward(js.tensor([m, k], x, dtype), js.tensor([k, n], w, dtype), js.tensor([1, n], bias, dtype), { activation });
+      const got = wasm.denseForward(wasm.tensor([m, k], x, dtype), wasm.tensor([k, n], w, dtype), wasm.tensor([1, n], bias, dtype), { activation });
+      const mag = js.denseForward(js.tensor([m, k], magnitude(x), 'float64'), js.tensor([k, n], magnitude(w), 'float64'), js.tensor([1, n], magnitude(bias), 'float64'));
+      const tag = JSON.stringify({ run, m, k, n, activation, dtype });
+      expectAgree(got.Z.data, ref.Z.data, Array.from(mag.Z.data, (v) => (k + 1) * EPS[dtype] * v), `Z ${tag}`);
+      const dz = specialValues(run * 4 + 4, m * n, dtype);
+      const refB = js.denseBackward(js.tensor([m, n], dz, dtype), ref.cache);
+      const gotB = wasm.denseBackward(wasm.tensor([m, n], dz, dtype), got.cache);
+      const reaching = activation === 'relu' ? dz.map((v, i) => (ref.Z.data[i]! > 0 ? v : 0)) : dz;
+      const magB = js.denseBackward(js.tensor([m, n], magnitude(reaching), 'float64'), mag.cache);
+      expectAgree(gotB.dX.data, refB.dX.data, Array.from(magB.dX.data, (v) => n * EPS[dtype] * v), `dX ${tag}`);
+      expectAgree(gotB.dW.data, refB.dW.data, Array.from(magB.dW.data, (v) => m * EPS[dtype] * v), `dW ${tag}`);
+      expectAgree(gotB.db.data, refB.db.data, Array.from(magB.db.data, (v) => m * EPS[dtype] * v), `db ${tag}`);
+    }
+  });
+
+  it.each(DTYPES)('softmax and softmax cross-entropy (%s)', (dtype) => {
+    for (let run = 0; run < 40; run++) {
+      const x = specialValues(run + 300, 6 * 9, dtype);
+      const xs = dtype === 'float32' ? x.map(Math.fround) : x;
+      const labels = Array.from({ length: 6 }, (_, i) => (i * 5 + run) % 9);
+      // each value within (n + 2 x 3 ulps of exp + 3 + |x - max| + |x - max| at most) eps of itself (see training-ops.test.ts)
+      const bound = (values: ArrayLike<number>, scale: number) => Array.from(values, (v, i) => {
+        const r = Math.floor(i / 9);
+        const row = xs.slice(r * 9, r * 9 + 9);
+        const mx = Math.max(...row);
+        const spread = Math.max(...row.map((u) => (Number.isFinite(u - mx) ? Math.abs(u - mx) : 0)));
+        const k = 9 + 6 + 3 + 2 * spread;
+        // a spread beyond the dtype's range leaves exp's argument (and so the value) unbounded
+        return Number.isFinite(k) ? k * EPS[dtype] * (Math.abs(v) + scale) + 12 * ETA[dtype] : Infinity;
+      });
+      const ref = js.softmax(js.tensor([6, 9], x, dtype)).toArray(), got = wasm.softmax(wasm.tensor([6, 9], x, dtype)).toArray();
+      expectAgree(got, ref, bound(ref, 0), `softmax run ${run}`);
+      const rl = js.softmaxCrossEntropy(js.tensor([6, 9], x, dtype), labels), gl = wasm.softmaxCrossEntropy(wasm.tensor([6, 9], x, dtype), labels);
+      expectAgree(gl.dLogits.toArray(), rl.dLogits.toArray(), bound(rl.dLogits.toArray(), 1 / 6), `dLogits run ${run}`);
+      if (!Number.isFinite(rl.loss) || !Number.isFinite(gl.loss)) expect(Object.is(gl.loss, rl.loss), `loss run ${run}`).toBe(true);
     }
   });
 

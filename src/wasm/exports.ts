@@ -23,6 +23,10 @@ export interface DTypeExports {
   softmax(x: number, y: number, rows: number, n: number): number;
   /** labels: i32 class indices, or 0 with target: rows x n values; rowLoss: rows values. */
   softmax_cross_entropy(x: number, labels: number, target: number, d: number, rowLoss: number, rows: number, n: number, scale: number): number;
+  /** C (M, N) = A (M, K) B (K, N) + bias, B read in place (dense layers of few rows); relu: 1 applies max(., 0). */
+  gemm_small(a: number, b: number, bias: number, c: number, M: number, N: number, K: number, relu: number): number;
+  /** C (M, N) = A (M, K) B (N, K)^T, B read in place (a dense layer's input gradient for few rows). */
+  gemm_nt(a: number, b: number, c: number, M: number, N: number, K: number): number;
   /** y = e^x for x <= 0 (softmax's exp; only its accuracy test calls it). */
   exp(x: number, y: number, n: number): void;
   sgd(p: number, g: number, n: number, lr: number): void;
@@ -43,7 +47,7 @@ export function dtypeExports(exports: WebAssembly.Exports, prefix: 'f32' | 'f64'
   const names: (keyof DTypeExports)[] = [
     'pack_filter', 'pack_filter_rows', 'pack_bias', 'conv2d_forward', 'conv2d_forward_dot', 'conv2d_backward_filter', 'bias_gradient',
     'dot', 'pool_forward', 'pool_backward', 'mask_from_window', 'fill', 'find_nonfinite', 'relu', 'relu_backward',
-    'softmax', 'softmax_cross_entropy', 'exp', 'sgd', 'sgd_momentum', 'adam',
+    'softmax', 'softmax_cross_entropy', 'exp', 'gemm_small', 'gemm_nt', 'sgd', 'sgd_momentum', 'adam',
   ];
   const out = {} as Record<string, unknown>;
   for (const name of names) {

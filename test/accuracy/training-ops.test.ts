@@ -100,6 +100,16 @@ describe('dense', () => {
     }
   });
 
+  // fewer than 16 rows read W in place: 4-row tiles over blocks of 64 rows of W, and rows left over
+  // streaming down W 4 rows at a time; the input gradient, dot products of 4 rows of W at a time
+  it.each<DType>(['float32', 'float64'])('few rows, %s: every row count, K around its blocks, N around its tiles', (dt) => {
+    for (const m of [1, 2, 3, 4, 5, 7, 8, 13, 15, 16, 17]) {
+      for (const k of [1, 3, 4, 5, 63, 64, 65, 129]) {
+        for (const n of [1, 3, 4, 5, 7, 8, 9, 16, 17]) compareDense({ m, rest: [k], n, activation: (m + k + n) % 2 ? 'relu' : 'linear', dtype: dt, seed: m * 10000 + k * 100 + n });
+      }
+    }
+  });
+
   it('a wide layer (1, 4096) x (4096, 1000) and a tall one (300, 3) x (3, 2)', () => {
     compareDense({ m: 1, rest: [4096], n: 1000, activation: 'linear', dtype: 'float32', seed: 1 });
     compareDense({ m: 300, rest: [3], n: 2, activation: 'relu', dtype: 'float64', seed: 2 });

@@ -42,7 +42,7 @@ export function gemmSmall<T>(a: usize, b: usize, bias: usize, c: usize, M: i32, 
       if (last) for (; j < N; j++) for (let r = 0; r < 4; r++) allScalar += scalarAt<T>(a + <usize>(i + r) * aRow, b, bias, c + <usize>(i + r) * bRow, j, bRow, K, relu);
     }
   }
-  // rows left over (fewer than 4): each streams down B row by row, 4 rows of B at a time
+  // rows left over (fewer than 4): each streams down B, 8 rows of B at a time
   for (let i = M - M % 4; i < M; i++) all = v128.add<T>(all, rowTimesMatrix<T>(a + <usize>i * aRow, b, bias, c + <usize>i * bRow, N, K, relu));
   const t = v128.add<T>(all, v128.splat<T>(allScalar - allScalar));
   const d = v128.sub<T>(t, t);
@@ -101,9 +101,9 @@ export function gemmSmall<T>(a: usize, b: usize, bias: usize, c: usize, M: i32, 
 }
 
 /**
- * c (N) = a (K) B (K, N) + bias, then the activation: one row of A, streaming down B four rows at a
- * time (four sequential streams, each row read once, in order), the partial sums kept in c. Returns
- * the sum of the values before the activation.
+ * c (N) = a (K) B (K, N) + bias, then the activation: one row of A, streaming down B eight rows at a
+ * time (eight sequential streams, each row of B read once, in order), the partial sums kept in c.
+ * Returns the sum of the values before the activation.
  */
 function rowTimesMatrix<T>(a: usize, b: usize, bias: usize, c: usize, N: i32, K: i32, relu: bool): v128 {
   const sz = <usize>sizeof<T>();
@@ -112,23 +112,29 @@ function rowTimesMatrix<T>(a: usize, b: usize, bias: usize, c: usize, N: i32, K:
   const Nv = N - N % L;
   memory.copy(c, bias, bRow);
   let k = 0;
-  for (; k + 4 <= K; k += 4) {
-    const x0 = v128.load_splat<T>(a + <usize>k * sz), x1 = v128.load_splat<T>(a + <usize>(k + 1) * sz);
-    const x2 = v128.load_splat<T>(a + <usize>(k + 2) * sz), x3 = v128.load_splat<T>(a + <usize>(k + 3) * sz);
-    const r0 = b + <usize>k * bRow, r1 = r0 + bRow, r2 = r1 + bRow, r3 = r2 + bRow;
+  for (; k + 8 <= K; k += 8) {
+    const ak = a + <usize>k * sz;
+    const x0 = v128.load_splat<T>(ak), x1 = v128.load_splat<T>(ak + sz), x2 = v128.load_splat<T>(ak + 2 * sz), x3 = v128.load_splat<T>(ak + 3 * sz);
+    const x4 = v128.load_splat<T>(ak + 4 * sz), x5 = v128.load_splat<T>(ak + 5 * sz), x6 = v128.load_splat<T>(ak + 6 * sz), x7 = v128.load_splat<T>(ak + 7 * sz);
+    const r0 = b + <usize>k * bRow;
     for (let j = 0; j < Nv; j += L) {
-      const o = <usize>j * sz;
-      let s = v128.load(c + o);
-      s = madd<T>(x0, v128.load(r0 + o), s);
-      s = madd<T>(x1, v128.load(r1 + o), s);
-      s = madd<T>(x2, v128.load(r2 + o), s);
-      s = madd<T>(x3, v128.load(r3 + o), s);
-      v128.store(c + o, s);
+      const o = r0 + <usize>j * sz;
+      let s = v128.load(c + <usize>j * sz);
+      s = madd<T>(x0, v128.load(o), s);
+      s = madd<T>(x1, v128.load(o + bRow), s);
+      s = madd<T>(x2, v128.load(o + 2 * bRow), s);
+      s = madd<T>(x3, v128.load(o + 3 * bRow), s);
+      s = madd<T>(x4, v128.load(o + 4 * bRow), s);
+      s = madd<T>(x5, v128.load(o + 5 * bRow), s);
+      s = madd<T>(x6, v128.load(o + 6 * bRow), s);
+      s = madd<T>(x7, v128.load(o + 7 * bRow), s);
+      v128.store(c + <usize>j * sz, s);
     }
     for (let j = Nv; j < N; j++) {
       const o = <usize>j * sz;
-      store<T>(c + o, load<T>(c + o) + load<T>(a + <usize>k * sz) * load<T>(r0 + o) + load<T>(a + <usize>(k + 1) * sz) * load<T>(r1 + o)
-        + load<T>(a + <usize>(k + 2) * sz) * load<T>(r2 + o) + load<T>(a + <usize>(k + 3) * sz) * load<T>(r3 + o));
+      let s = load<T>(c + o);
+      for (let r = 0; r < 8; r++) s += load<T>(ak + <usize>r * sz) * load<T>(r0 + <usize>r * bRow + o);
+      store<T>(c + o, s);
     }
   }
   for (; k < K; k++) {
@@ -156,6 +162,45 @@ function rowTimesMatrix<T>(a: usize, b: usize, bias: usize, c: usize, N: i32, K:
     if (relu) store<T>(c + <usize>j * sz, max<T>(v, <T>0));
   }
   return v128.add<T>(sum, v128.splat<T>(tail - tail));
+}
+
+/**
+ * C (K, N) = A (M, K)^T B (M, N) for few rows M: a dense layer's filter gradient X^T dZ. Each row k
+ * of C is the sum over the M rows of a[i, k] times row i of B: for 4 vectors of columns at a time,
+ * M broadcast products added up in registers, then stored once. C is written in order, each value
+ * once. Returns 1 if a value it computed may not be finite.
+ */
+export function gemmTN<T>(a: usize, b: usize, c: usize, M: i32, K: i32, N: i32): i32 {
+  const sz = <usize>sizeof<T>();
+  const L = LANES<T>();
+  const aRow = <usize>K * sz, bRow = <usize>N * sz;
+  let all = v128.splat<T>(<T>0);
+  let allScalar = <T>0;
+  for (let k = 0; k < K; k++) {
+    const ak = a + <usize>k * sz, ck = c + <usize>k * bRow;
+    let j = 0;
+    for (; j + 4 * L <= N; j += 4 * L) {
+      const o = <usize>j * sz;
+      let s0 = v128.splat<T>(<T>0), s1 = s0, s2 = s0, s3 = s0;
+      for (let i = 0; i < M; i++) {
+        const x = v128.load_splat<T>(ak + <usize>i * aRow);
+        const bi = b + <usize>i * bRow + o;
+        s0 = madd<T>(x, v128.load(bi), s0); s1 = madd<T>(x, v128.load(bi, 16), s1);
+        s2 = madd<T>(x, v128.load(bi, 32), s2); s3 = madd<T>(x, v128.load(bi, 48), s3);
+      }
+      v128.store(ck + o, s0); v128.store(ck + o, s1, 16); v128.store(ck + o, s2, 32); v128.store(ck + o, s3, 48);
+      all = v128.add<T>(all, v128.add<T>(v128.add<T>(s0, s1), v128.add<T>(s2, s3)));
+    }
+    for (; j < N; j++) {
+      let s = <T>0;
+      for (let i = 0; i < M; i++) s += load<T>(ak + <usize>i * aRow) * load<T>(b + <usize>i * bRow + <usize>j * sz);
+      store<T>(ck + <usize>j * sz, s);
+      allScalar += s;
+    }
+  }
+  const t = v128.add<T>(all, v128.splat<T>(allScalar - allScalar));
+  const d = v128.sub<T>(t, t);
+  return v128.any_true(v128.ne<T>(d, d)) ? 1 : 0;
 }
 
 /**

@@ -6,7 +6,7 @@ import { poolForward, poolBackward, maskFromWindow } from "./pool";
 import { fill, relu, reluBackward, findNonFinite } from "./elementwise";
 import { softmax, softmaxCrossEntropy, expNonPositive } from "./loss";
 import { sgd, sgdMomentum, adam } from "./optimizers";
-import { gemmSmall, gemmNT } from "./dense";
+import { gemmSmall, gemmNT, gemmTN } from "./dense";
 
 export { zeroPad, packBlocks, gatherPixels };
 
@@ -69,3 +69,5 @@ export function f32_gemm_small(a: usize, b: usize, bias: usize, c: usize, M: i32
 export function f32_gemm_nt(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32): i32 { return gemmNT<f32>(a, b, c, M, N, K); }
 export function f64_gemm_small(a: usize, b: usize, bias: usize, c: usize, M: i32, N: i32, K: i32, relu: bool): i32 { return gemmSmall<f64>(a, b, bias, c, M, N, K, relu); }
 export function f64_gemm_nt(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32): i32 { return gemmNT<f64>(a, b, c, M, N, K); }
+export function f32_gemm_tn(a: usize, b: usize, c: usize, M: i32, K: i32, N: i32): i32 { return gemmTN<f32>(a, b, c, M, K, N); }
+export function f64_gemm_tn(a: usize, b: usize, c: usize, M: i32, K: i32, N: i32): i32 { return gemmTN<f64>(a, b, c, M, K, N); }

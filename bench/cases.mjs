@@ -2,6 +2,7 @@
 // each with a tier. `npm run bench` runs the 'default' rows (the float32 layers that carry the
 // story, against the fast peers); `-- --full` runs every row. To add a row, add a line to ROWS
 // (and, for a new op, an entry in OPS and its implementations in impls.mjs).
+import { stepFlops } from '../tools/lenet.mjs';
 import { rng, randn } from '../tools/random.mjs';
 
 export const sizeOf = (shape) => shape.reduce((a, b) => a * b, 1);
@@ -34,6 +35,21 @@ export const POOL = {
   b1f2: pool([1, 56, 56, 64], 2, 2),
   b1f3: pool([1, 56, 56, 64], 3, 2),
 };
+
+/** Activations (NHWC) for element-wise ops: a batch of early feature maps and one larger image's. */
+const act = (shape) => ({ name: shape.join('x'), shape });
+export const ACTIVATION = { b32: act([32, 28, 28, 32]), b1: act([1, 56, 56, 64]) };
+
+/** Dense layers (m, k) x (k, n): LeNet's classifier, a large hidden layer, and one row into 1000 classes. */
+const mm = (m, k, n) => ({ name: `(${m}, ${k}) x (${k}, ${n})`, m, k, n });
+export const DENSE = { lenet: mm(32, 400, 10), hidden: mm(256, 1024, 512), gemv: mm(1, 4096, 1000) };
+
+/** Logits (m, n) for softmax cross-entropy. */
+const logits = (m, n) => ({ name: `(${m}, ${n})`, m, n });
+export const LOGITS = { lenet: logits(32, 10), imagenet: logits(256, 1000) };
+
+/** Whole training steps (tools/lenet.mjs). */
+export const NETS = { lenet: { name: 'LeNet-like, batch 32', batch: 32 } };
 
 const itemBytes = (dtype) => (dtype === 'float32' ? 4 : 8);
 
@@ -80,6 +96,38 @@ export const OPS = {
       },
     }],
   ])),
+  'relu forward': {
+    unit: 'GB/s', reference: 'js',
+    make: (l, dt) => {
+      const n = sizeOf(l.shape);
+      return { shapes: { X: l.shape }, data: () => ({ X: seeded(8, n), dY: seeded(9, n) }), work: 2 * n * itemBytes(dt) };
+    },
+  },
+  'relu backward': {
+    unit: 'GB/s', reference: 'js',
+    make: (l, dt) => {
+      const n = sizeOf(l.shape);
+      return { shapes: { X: l.shape }, data: () => ({ X: seeded(8, n), dY: seeded(9, n) }), work: 3 * n * itemBytes(dt) };
+    },
+  },
+  ...Object.fromEntries(['forward', 'backward'].map((way) => [`dense ${way}`, {
+    unit: 'GFLOP/s', reference: 'js',
+    make: (l) => {
+      const shapes = { X: [l.m, l.k], W: [l.k, l.n], b: [1, l.n], Z: [l.m, l.n] };
+      const data = () => ({ X: seeded(10, l.m * l.k), W: seeded(11, l.k * l.n), b: seeded(12, l.n), dZ: seeded(13, l.m * l.n) });
+      return { shapes, data, work: (way === 'forward' ? 2 : 4) * l.m * l.k * l.n };
+    },
+  }])),
+  // forward and backward together: the loss and dLogits from the logits and the labels
+  'softmax cross-entropy': {
+    unit: 'GB/s', reference: 'js',
+    make: (l, dt) => {
+      const data = () => ({ Z: Array.from(seeded(14, l.m * l.n), (v) => 3 * v), labels: Array.from(seeded(15, l.m), (v) => Math.floor(Math.abs(v) * 1e4) % l.n) });
+      return { shapes: { Z: [l.m, l.n] }, data, work: 2 * l.m * l.n * itemBytes(dt) };
+    },
+  },
+  // one whole step: forward, backward, Adam (tools/lenet.mjs); work counts the convolutions' and the dense layer's FLOP
+  'training step': { unit: 'GFLOP/s', reference: 'js', make: (l) => ({ shapes: {}, data: () => ({}), work: stepFlops(l.batch) }) },
   'zero pad': {
     unit: 'GB/s', reference: 'js',
     make: (l, dt) => {
@@ -99,14 +147,21 @@ const BOTH = ['float32', 'float64'];
 export const ROWS = [
   { tier: 'default', ops: CONV_OPS, layers: [CONV.early, CONV.k5, CONV.strided], dtypes: F32 },
   { tier: 'default', ops: POOL_OPS, layers: [POOL.b32f2, POOL.b1f3], dtypes: F32 },
+  { tier: 'default', ops: ['relu forward', 'relu backward'], layers: Object.values(ACTIVATION), dtypes: F32 },
+  { tier: 'default', ops: ['dense forward', 'dense backward'], layers: Object.values(DENSE), dtypes: F32 },
+  { tier: 'default', ops: ['softmax cross-entropy'], layers: Object.values(LOGITS), dtypes: F32 },
+  { tier: 'default', ops: ['training step'], layers: [NETS.lenet], dtypes: F32 },
   { tier: 'full', ops: CONV_OPS, layers: [CONV.seedA, CONV.seedB, CONV.rgb, CONV.pointwise, CONV.late], dtypes: F32 },
   { tier: 'full', ops: CONV_OPS, layers: Object.values(CONV), dtypes: ['float64'] },
   { tier: 'full', ops: POOL_OPS, layers: [POOL.seed, POOL.b32f3, POOL.b1f2], dtypes: F32 },
   { tier: 'full', ops: POOL_OPS, layers: Object.values(POOL), dtypes: ['float64'] },
   { tier: 'full', ops: ['zero pad'], layers: Object.values(CONV), dtypes: BOTH },
+  { tier: 'full', ops: ['relu forward', 'relu backward'], layers: Object.values(ACTIVATION), dtypes: ['float64'] },
+  { tier: 'full', ops: ['dense forward', 'dense backward'], layers: Object.values(DENSE), dtypes: ['float64'] },
+  { tier: 'full', ops: ['softmax cross-entropy'], layers: Object.values(LOGITS), dtypes: ['float64'] },
 ];
 
-const LAYER_ORDER = [...Object.values(CONV), ...Object.values(POOL)];
+const LAYER_ORDER = [...Object.values(CONV), ...Object.values(POOL), ...Object.values(ACTIVATION), ...Object.values(DENSE), ...Object.values(LOGITS), ...Object.values(NETS)];
 const OP_ORDER = Object.keys(OPS);
 
 /**

@@ -10,6 +10,7 @@ import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import * as ortWeb from 'onnxruntime-web';
 import * as ortNode from 'onnxruntime-node';
 import { oneNodeModel } from './onnx-model.mjs';
+import { BATCH, NAMES, lenetData, lenetForwardBackward, lenetParams, lenetTrainStep, tfjsLenetLoss, tfjsLenetParams } from '../tools/lenet.mjs';
 
 setThreadsCount(1);
 ortWeb.env.wasm.numThreads = 1;
@@ -22,23 +23,24 @@ tf.enableProdMode();
 
 /**
  * Every implementation, in the order tables list them. tier 'full': run only with --full (slow
- * peers and references). make(c, backends) returns the impl for case c, { name, missing } where it
- * has no kernel for the op, or null where it does not apply (tfjs and ONNX Runtime are float32 only).
- * skip(c): why a (slow) impl is not run on c, or null.
+ * peers and references), except on the cases defaultFor(c) names. make(c, backends) returns the
+ * impl for case c, { name, missing } where it has no kernel for the op, or null where it does not
+ * apply (tfjs and ONNX Runtime are float32 only). skip(c): why a (slow) impl is not run on c, or null.
  */
 export const IMPLS = [
   { name: 'cnn-wasm relaxed', tier: 'default', make: (c, be) => be.relaxed && cnnImpl('cnn-wasm relaxed', be.relaxed, c) },
   { name: 'cnn-wasm simd', tier: 'default', make: (c, be) => cnnImpl('cnn-wasm simd', be.simd, c) },
   { name: 'tfjs-wasm', tier: 'default', make: (c) => (c.dtype === 'float32' ? tfjsImpl('wasm', c) : null) },
   {
-    name: 'tfjs-cpu', tier: 'full', make: (c) => (c.dtype === 'float32' ? tfjsImpl('cpu', c) : null),
+    // the training step is the story of tfjs-cpu (the one tfjs backend that can train a conv net): always run there
+    name: 'tfjs-cpu', tier: 'full', defaultFor: (c) => c.op === 'training step', make: (c) => (c.dtype === 'float32' ? tfjsImpl('cpu', c) : null),
     // its conv gradients run at a few tens of MFLOP/s: seconds a call above this
     skip: (c) => (c.dtype === 'float32' && c.op.startsWith('conv ') && c.op !== 'conv forward' && c.work > 2e8 ? 'conv gradients not run above 0.2 GFLOP a call' : null),
   },
   { name: 'ort-web', tier: 'default', make: (c) => (c.dtype === 'float32' ? ortImpl('web', c) : null) },
   { name: 'ort-node', tier: 'default', make: (c) => (c.dtype === 'float32' ? ortImpl('node', c) : null) },
   // the pure-JS backend: the reference a --full run checks every output against
-  { name: 'cnn-wasm js', tier: 'full', make: (c, be) => cnnImpl('cnn-wasm js', be.js, c) },
+  { name: 'cnn-wasm js', tier: 'full', defaultFor: (c) => c.op === 'training step', make: (c, be) => cnnImpl('cnn-wasm js', be.js, c) },
 ];
 
 export async function initPeers() {
@@ -134,7 +136,105 @@ export function cnnImpl(name, be, c) {
     const X = t(c.shapes.A, data.A);
     return impl({ run: () => be.zeroPad(X, c.layer.p).dispose(), result: () => take(be.zeroPad(X, c.layer.p)) }, X);
   }
+  if (c.op === 'relu forward') {
+    const X = t(c.shapes.X, data.X);
+    return impl({ run: () => be.relu(X).Y.dispose(), result: () => take(be.relu(X).Y) }, X);
+  }
+  if (c.op === 'relu backward') {
+    const X = t(c.shapes.X, data.X), dY = t(c.shapes.X, data.dY);
+    const { Y, cache } = be.relu(X);
+    Y.dispose();
+    return impl({ run: () => be.reluBackward(dY, cache).dispose(), result: () => take(be.reluBackward(dY, cache)) }, X, dY);
+  }
+  if (c.op.startsWith('dense ')) {
+    const X = t(c.shapes.X, data.X), W = t(c.shapes.W, data.W), b = t(c.shapes.b, data.b);
+    if (c.op === 'dense forward') return impl({ run: () => be.denseForward(X, W, b).Z.dispose(), result: () => take(be.denseForward(X, W, b).Z) }, X, W, b);
+    const { Z, cache } = be.denseForward(X, W, b);
+    Z.dispose();
+    const dZ = t(c.shapes.Z, data.dZ);
+    const backward = () => {
+      const g = be.denseBackward(dZ, cache);
+      return [g.dX, g.dW, g.db];
+    };
+    return impl({ run: () => backward().forEach((x) => x.dispose()), result: () => take(...backward()) }, X, W, b, dZ);
+  }
+  if (c.op === 'softmax cross-entropy') {
+    const Z = t(c.shapes.Z, data.Z);
+    const run = () => be.softmaxCrossEntropy(Z, data.labels);
+    return impl({
+      run: () => run().dLogits.dispose(),
+      result: () => {
+        const { loss, dLogits } = run();
+        return concat([loss], take(dLogits));
+      },
+    }, Z);
+  }
+  if (c.op === 'training step') return trainingStepImpl(name, be, c);
   throw new Error(`no cnn implementation of ${c.op}`);
+}
+
+/**
+ * A whole LeNet-like training step on one of our backends (tools/lenet.mjs): `run` takes a step
+ * (forward, backward, Adam; the weights move on), `result` the six gradients at the seeded weights.
+ * `parts` runs each op of the step alone, on fixed inputs, so the benchmark can set the step's time
+ * against the sum of its ops' times: what the API between them costs.
+ */
+function trainingStepImpl(name, be, c) {
+  const d = lenetData(21, c.layer.batch);
+  const x = be.tensor([c.layer.batch, 28, 28, 1], d.images, c.dtype);
+  const params = lenetParams(be, d.weights, c.dtype);
+  const state = be.adamState(NAMES.map((n) => params[n]));
+  const result = () => {
+    const fresh = lenetParams(be, d.weights, c.dtype);
+    const out = be.tidy(() => {
+      const { grads } = lenetForwardBackward(be, fresh, x, d.labels);
+      return concat(...NAMES.map((n) => grads[n].data));
+    });
+    Object.values(fresh).forEach((p) => p.dispose());
+    return out;
+  };
+  // the step's ops one by one: their inputs and caches kept from one pass
+  const kept = be.tidy(() => {
+    const c1 = be.convForward(x, params.W1, params.b1, { stride: 1, pad: 'same', activation: 'relu' });
+    const p1 = be.poolForward(c1.Z, { f: 2, stride: 2 });
+    const c2 = be.convForward(p1.A, params.W2, params.b2, { stride: 1, pad: 'valid', activation: 'relu' });
+    const p2 = be.poolForward(c2.Z, { f: 2, stride: 2 });
+    const dn = be.denseForward(p2.A, params.W3, params.b3);
+    const { dLogits } = be.softmaxCrossEntropy(dn.Z, d.labels);
+    const g3 = be.denseBackward(dLogits, dn.cache);
+    const r2 = be.poolBackward(g3.dX, p2.cache, 'max', { ties: 'first' });
+    const g2 = be.convBackward(r2, c2.cache);
+    const r1 = be.poolBackward(g2.dA, p1.cache, 'max', { ties: 'first' });
+    const g1 = be.convBackwardFilter(r1, c1.cache);
+    return { c1, p1, c2, p2, dn, dLogits, g3, r2, g2, r1, g1 };
+  });
+  const { c1, p1, c2, p2, dn, dLogits, g3, r2, g2, r1 } = kept;
+  const grads = [kept.g1.dW, kept.g1.db, g2.dW, g2.db, g3.dW, g3.db];
+  const scratchParams = NAMES.map((n) => be.tensor(params[n].shape, params[n].data, c.dtype));
+  const scratchState = be.adamState(scratchParams);
+  const free = (...ts) => ts.forEach((u) => u.dispose());
+  const parts = [
+    ['conv1 forward', () => free(be.convForward(x, params.W1, params.b1, { stride: 1, pad: 'same', activation: 'relu' }).Z)],
+    ['pool1 forward', () => free(be.poolForward(c1.Z, { f: 2, stride: 2 }).A)],
+    ['conv2 forward', () => free(be.convForward(p1.A, params.W2, params.b2, { stride: 1, pad: 'valid', activation: 'relu' }).Z)],
+    ['pool2 forward', () => free(be.poolForward(c2.Z, { f: 2, stride: 2 }).A)],
+    ['dense forward', () => free(be.denseForward(p2.A, params.W3, params.b3).Z)],
+    ['softmax cross-entropy', () => free(be.softmaxCrossEntropy(dn.Z, d.labels).dLogits)],
+    ['dense backward', () => free(...Object.values(be.denseBackward(dLogits, dn.cache)))],
+    ['pool2 backward', () => free(be.poolBackward(g3.dX, p2.cache, 'max', { ties: 'first' }))],
+    ['conv2 backward', () => free(...Object.values(be.convBackward(r2, c2.cache)))],
+    ['pool1 backward', () => free(be.poolBackward(g2.dA, p1.cache, 'max', { ties: 'first' }))],
+    ['conv1 filter gradient', () => free(...Object.values(be.convBackwardFilter(r1, c1.cache)))],
+    ['adam', () => be.adam(scratchParams, grads, scratchState, { learningRate: 1e-3 })],
+  ].map(([part, run]) => ({ name: part, run }));
+  const everything = () => [x, ...Object.values(params), ...state.m, ...state.v, ...scratchParams, ...scratchState.m, ...scratchState.v,
+    c1.Z, p1.A, c2.Z, p2.A, dn.Z, dLogits, ...Object.values(g3), r2, ...Object.values(g2), r1, ...Object.values(kept.g1)];
+  return {
+    name, build: be.features?.build, parts,
+    run: () => lenetTrainStep(be, params, state, x, d.labels),
+    result,
+    dispose: () => everything().forEach((u) => u.dispose()),
+  };
 }
 
 // ---------------------------------------------------------------- TensorFlow.js
@@ -210,8 +310,79 @@ export function tfjsImpl(backend, c) {
     const pad = () => tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]);
     return impl({ run: () => pad().dispose(), result: () => read(pad()) });
   }
+  if (c.op === 'relu forward') {
+    const x = mk(c.shapes.X, data.X);
+    return impl({ run: () => tf.relu(x).dispose(), result: () => read(tf.relu(x)) });
+  }
+  if (c.op === 'relu backward') {
+    // tfjs's own gradient of relu: dy * step(x)
+    const x = mk(c.shapes.X, data.X), dy = mk(c.shapes.X, data.dY);
+    const grad = () => tf.tidy(() => tf.mul(dy, tf.step(x)));
+    return impl({ note: 'mul(dy, step(x))', run: () => grad().dispose(), result: () => read(grad()) });
+  }
+  if (c.op === 'dense forward') {
+    const x = mk(c.shapes.X, data.X), w = mk(c.shapes.W, data.W), bias = mk([c.layer.n], data.b);
+    const fwd = () => tf.fused.matMul({ a: x, b: w, bias });
+    return impl({ run: () => fwd().dispose(), result: () => read(fwd()) });
+  }
+  if (c.op === 'dense backward') {
+    // the gradients of matMul + bias as tfjs takes them: dy w^T, x^T dy, and the sum of dy
+    const x = mk(c.shapes.X, data.X), w = mk(c.shapes.W, data.W), dy = mk(c.shapes.Z, data.dZ);
+    const grads = () => [tf.matMul(dy, w, false, true), tf.matMul(x, dy, true, false), tf.sum(dy, 0)];
+    return impl({ note: 'matMul(dy, w^T), matMul(x^T, dy), sum', run: () => grads().forEach((y) => y.dispose()), result: () => concat(...grads().map(read)) });
+  }
+  if (c.op === 'softmax cross-entropy') {
+    const z = mk(c.shapes.Z, data.Z);
+    const y = tf.oneHot(tf.tensor1d(data.labels, 'int32'), c.layer.n);
+    inputs.push(y);
+    const both = () => tf.valueAndGrad((v) => tf.losses.softmaxCrossEntropy(y, v))(z);
+    return impl({
+      note: 'losses.softmaxCrossEntropy and its gradient',
+      run: () => tf.dispose(Object.values(both())),
+      result: () => {
+        const { value, grad } = both();
+        return concat([value.dataSync()[0]], read(grad));
+      },
+    });
+  }
+  if (c.op === 'training step') return tfjsTrainingStep(name, backend, enter, c);
   tf.dispose(inputs);
   return null;
+}
+
+/**
+ * The same training step in TensorFlow.js: tf.train.adam minimizing the net's loss (tools/lenet.mjs).
+ * On a backend without the kernels a step needs, { name, missing } with the error it gives.
+ */
+function tfjsTrainingStep(name, backend, enter, c) {
+  const d = lenetData(21, c.layer.batch);
+  const x = tf.tensor4d(d.images, [c.layer.batch, 28, 28, 1]);
+  const y = tf.oneHot(tf.tensor1d(d.labels, 'int32'), 10);
+  const initial = tfjsLenetParams(tf, d.weights);
+  const vars = initial.map((p) => tf.variable(p));
+  const loss = tfjsLenetLoss(tf, x, y);
+  const optimizer = tf.train.adam(1e-3);
+  const all = () => [x, y, ...initial, ...vars];
+  try {
+    tf.tidy(() => tf.grads(loss)(initial));
+  } catch (e) {
+    tf.dispose(all());
+    return { name, missing: `cannot train: ${String(e.message ?? e).split('\n')[0]}` };
+  }
+  return {
+    name, enter,
+    run: () => optimizer.minimize(() => loss(...vars)),
+    result: () => {
+      const gs = tf.grads(loss)(initial);
+      const out = concat(...gs.map((g) => g.dataSync()));
+      tf.dispose(gs);
+      return out;
+    },
+    dispose: () => {
+      tf.dispose(all());
+      optimizer.dispose();
+    },
+  };
 }
 
 /**
@@ -262,12 +433,14 @@ export async function tfjsWasmReference(c) {
 
 /** onnxruntime-web ('web') or onnxruntime-node ('node'); null for ops it has no kernel for. */
 export async function ortImpl(which, c) {
-  if (c.op.endsWith('backward') || c.op.endsWith('gradient')) return null; // inference runtime: no training kernels
+  // an inference runtime: no gradients, no training step (and the loss is a training op too)
+  if (c.op.endsWith('backward') || c.op.endsWith('gradient') || c.op === 'training step' || c.op === 'softmax cross-entropy') return null;
   const ort = which === 'web' ? ortWeb : ortNode;
   const options = which === 'web'
     ? { executionProviders: ['wasm'], graphOptimizationLevel: 'all', logSeverityLevel: 3 }
     : { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3 };
   const { data } = c;
+  if (c.op === 'relu forward' || c.op === 'dense forward') return ort2d(which, ort, options, c);
   const [m, H, W, C] = c.shapes.A;
   const nchw = [m, C, H, W];
   let model, outShape;
@@ -309,3 +482,24 @@ export async function ortImpl(which, c) {
   };
 }
 
+
+/** Relu on the activation as given, or Gemm (x W + b) for a dense layer: no layout to change. */
+async function ort2d(which, ort, options, c) {
+  const { data } = c;
+  const shape = c.shapes.X;
+  const outShape = c.op === 'relu forward' ? c.shapes.X : c.shapes.Z;
+  const model = c.op === 'relu forward'
+    ? oneNodeModel({ opType: 'Relu', inputs: [{ name: 'x', shape }], output: { name: 'y', shape: outShape } })
+    : oneNodeModel({
+      opType: 'Gemm', inputs: [{ name: 'x', shape }], output: { name: 'y', shape: outShape },
+      weights: [{ name: 'w', shape: c.shapes.W, data: Float32Array.from(data.W) }, { name: 'b', shape: [c.layer.n], data: Float32Array.from(data.b) }],
+    });
+  const session = await ort.InferenceSession.create(model, options);
+  const feeds = { x: new ort.Tensor('float32', Float32Array.from(data.X), shape) };
+  return {
+    name: `ort-${which}`,
+    run: () => session.run(feeds),
+    result: async () => Float64Array.from((await session.run(feeds)).y.data),
+    dispose: () => session.release(),
+  };
+}

@@ -148,6 +148,19 @@ export function summaryTables(report, { maxWidth = 99 } = {}) {
 
 // ---------------------------------------------------------------- the verdict
 
+/** The sentence on a training step: its time, the peers that can train and those that cannot, and its ops' share. */
+function trainingStep(e) {
+  const ours = best(e);
+  const build = ours.impl.replace('cnn-wasm ', '');
+  const bits = [`A training step (${e.layer}) takes ${fmtMs(ours.medianMs)} ms on cnn-wasm (${build})`];
+  for (const x of e.results.filter((r) => !OURS.includes(r.impl))) {
+    if (x.medianMs != null) bits.push(`${fmtRatio(x.medianMs / ours.medianMs)} faster than ${x.impl} (${fmtMs(x.medianMs)} ms)`);
+    else if (x.note) bits.push(`${x.impl} ${x.note.replace(/^cannot train: /, 'cannot train (')}${x.note.startsWith('cannot train: ') ? ')' : ''}`);
+  }
+  if (ours.partsMs) bits.push(`the step takes ${fmtRatio(ours.medianMs / ours.partsMs)} the sum of its ops' own times (${fmtMs(ours.partsMs)} ms): the API between them costs that`);
+  return `${bits.join('; ')}.`;
+}
+
 /** Outputs that differ from their case's reference by more than DISAGREE of its largest value. */
 export function disagreements(entries) {
   return entries.flatMap((e) => e.results
@@ -190,6 +203,7 @@ export function verdict(report, entries = report.results) {
     const tail = notRun.length ? `; ${peer} is not timed on ${listOps(notRun)}` : '';
     sentences.push(`Against ${peer}, cnn-wasm is ${parts.join('; ')}${tail}.`);
   }
+  for (const e of f32.filter((x) => x.op === 'training step')) sentences.push(trainingStep(e));
   const gains = f32.map((e) => ({ e, r: timed(e, 'cnn-wasm simd') && timed(e, 'cnn-wasm relaxed') ? timed(e, 'cnn-wasm simd').medianMs / timed(e, 'cnn-wasm relaxed').medianMs : null })).filter((x) => x.r != null);
   if (gains.length) {
     const byUnit = [...groupBy(gains, (x) => x.e.unit)].map(([unit, xs]) => `${fmtRange(xs.map((x) => x.r))} (on the ${unit} rows)`);

@@ -51,12 +51,13 @@ if (!cases.length) {
   process.exit(2);
 }
 const timingOptions = quick ? { rounds: 2, roundMs: 30, warmupMs: 60 } : { rounds: 5, roundMs: 60, warmupMs: 150 };
-const activeImpls = IMPLS.filter((d) => full || d.tier === 'default');
-const jsTimed = activeImpls.some((d) => d.name === JS_REFERENCE);
+const activeImpls = IMPLS.filter((d) => full || d.tier === 'default' || cases.some((c) => d.defaultFor?.(c)));
+/** The impls that run on case c: every default one, and a full one where --full asks or its defaultFor(c) says so. */
+const implsFor = (c) => IMPLS.filter((d) => full || d.tier === 'default' || d.defaultFor?.(c));
 
-/** What case c's outputs are checked against: 'js' (timed, --full), 'tfjs-wasm', 'tfjs-wasm conv2d' or 'js once'. */
+/** What case c's outputs are checked against: 'js' (timed on c), 'tfjs-wasm', 'tfjs-wasm conv2d' or 'js once'. */
 function referenceKind(c) {
-  if (jsTimed) return 'js';
+  if (implsFor(c).some((d) => d.name === JS_REFERENCE)) return 'js';
   if (c.reference === 'tfjs-wasm' && c.dtype === 'float32') {
     return c.op === 'conv filter gradient' || c.op === 'conv backward' ? 'tfjs-wasm conv2d' : 'tfjs-wasm';
   }
@@ -75,7 +76,7 @@ const REFERENCE_TEXT = {
 const baseline = existsSync(baselinePath) ? JSON.parse(readFileSync(baselinePath, 'utf8')) : { results: [] };
 const baselineMs = new Map(baseline.results.flatMap((e) => e.results.filter((x) => x.medianMs != null).map((x) => [`${e.op} ${e.layer} ${e.dtype} | ${x.impl}`, x.medianMs])));
 function predictCase(c) {
-  const known = activeImpls.map((d) => [d.name, baselineMs.get(`${caseName(c)} | ${d.name}`)]).filter(([, ms]) => ms != null);
+  const known = implsFor(c).map((d) => [d.name, baselineMs.get(`${caseName(c)} | ${d.name}`)]).filter(([, ms]) => ms != null);
   // a case the baseline lacks: five impls at a rate of 20 GFLOP/s or 10 GB/s
   const calls = known.length ? known : Array(5).fill(['', c.work / (c.unit === 'GFLOP/s' ? 20e6 : 10e6)]);
   // each impl: its result call, then measure(); the timed js reference is warmed by its result call
@@ -94,7 +95,7 @@ const maxAbsDiff = (a, b) => {
 
 async function runCase(c, backends, peaks) {
   const rows = []; // in IMPLS order: { impl } timed, or { name, note } not run
-  for (const def of activeImpls) {
+  for (const def of implsFor(c)) {
     const why = def.skip?.(c);
     if (why) {
       rows.push({ name: def.name, note: why });
@@ -134,6 +135,12 @@ async function runCase(c, backends, peaks) {
   }
   if (!impls.includes(ref)) ref.dispose?.();
   const timing = await measure(impls, timingOptions);
+  // an impl made of parts (a training step): each part timed alone, their medians added up
+  const partsMs = new Map();
+  for (const impl of impls.filter((x) => x.parts)) {
+    const parts = await measure(impl.parts, timingOptions);
+    partsMs.set(impl.name, [...parts.values()].reduce((sum, p) => sum + p.medianMs, 0));
+  }
   for (const impl of impls) impl.dispose?.();
   c.free();
 
@@ -160,6 +167,7 @@ async function runCase(c, backends, peaks) {
         pctPeak: peak ? (100 * rate) / peak.peak : null,
         maxAbsDiff: diffs.get(impl.name),
         note: impl.note ?? null,
+        ...(partsMs.has(impl.name) ? { partsMs: partsMs.get(impl.name) } : {}),
       };
     }),
   };

@@ -4,8 +4,9 @@
 // derived by running the same step on magnitudes, and 200 steps leave memory() as it was.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { AdamState, Backend, ConvCache, DenseCache, DType, PoolCache, Tensor } from '../src/index.js';
-import { EPS, expectWithin, makeBackends, randn, rng } from './helpers.js';
+import type { Backend, DType, Tensor } from '../src/index.js';
+import { BATCH, NAMES, lenetData, lenetForwardBackward, lenetParams, lenetTrainStep, tfjsLenetLoss, tfjsLenetParams, type LenetStep, type Name } from '../tools/lenet.mjs';
+import { EPS, expectWithin, makeBackends } from './helpers.js';
 
 let wasm: Backend, js: Backend;
 beforeAll(async () => {
@@ -14,80 +15,13 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-const BATCH = 32;
-const SHAPES = { W1: [5, 5, 1, 8], b1: [1, 1, 1, 8], W2: [5, 5, 8, 16], b2: [1, 1, 1, 16], W3: [400, 10], b3: [1, 10] } as const;
-type Name = keyof typeof SHAPES;
-const NAMES = Object.keys(SHAPES) as Name[];
-const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+type Step = LenetStep;
 
-/** Seeded weights (He-scaled) and a batch of smooth images with labels. */
-function data(seed: number) {
-  const rand = rng(seed);
-  const weights = Object.fromEntries(NAMES.map((n) => {
-    const fanIn = n === 'W3' ? 400 : n === 'W2' ? 200 : n === 'W1' ? 25 : 0;
-    const scale = fanIn ? Math.sqrt(2 / fanIn) : 0.1;
-    return [n, Float32Array.from(randn(rand, size(SHAPES[n])), (v) => v * scale)];
-  })) as Record<Name, Float32Array>;
-  const images = new Float32Array(BATCH * 28 * 28);
-  const labels: number[] = [];
-  for (let i = 0; i < BATCH; i++) {
-    const label = Math.floor(rand() * 10);
-    labels.push(label);
-    // a blob whose position depends on the label, and noise
-    for (let y = 0; y < 28; y++)
-      for (let x = 0; x < 28; x++) {
-        const cy = 6 + 1.6 * label, cx = 20 - 1.4 * label;
-        images[(i * 28 + y) * 28 + x] = Math.exp(-((y - cy) ** 2 + (x - cx) ** 2) / 20) + 0.1 * rand();
-      }
-  }
-  return { weights, images, labels };
-}
-
-interface Step {
-  loss: number;
-  grads: Record<Name, Tensor>;
-  caches: { c1: ConvCache; p1: PoolCache; c2: ConvCache; p2: PoolCache; d: DenseCache };
-  probs: Tensor;
-}
-
-/** Forward and backward through the net; everything but what it returns is disposed by tidy. */
-function forwardBackward(be: Backend, params: Record<Name, Tensor>, x: Tensor, labels: number[]): Step {
-  const c1 = be.convForward(x, params.W1, params.b1, { stride: 1, pad: 'same', activation: 'relu' });
-  const p1 = be.poolForward(c1.Z, { f: 2, stride: 2 });
-  const c2 = be.convForward(p1.A, params.W2, params.b2, { stride: 1, pad: 'valid', activation: 'relu' });
-  const p2 = be.poolForward(c2.Z, { f: 2, stride: 2 });
-  const d = be.denseForward(p2.A, params.W3, params.b3);
-  const { loss, dLogits } = be.softmaxCrossEntropy(d.Z, labels);
-  const g3 = be.denseBackward(dLogits, d.cache);
-  const g2 = be.convBackward(be.poolBackward(g3.dX, p2.cache, 'max', { ties: 'first' }), c2.cache);
-  const g1 = be.convBackwardFilter(be.poolBackward(g2.dA, p1.cache, 'max', { ties: 'first' }), c1.cache);
-  return {
-    loss, grads: { W1: g1.dW, b1: g1.db, W2: g2.dW, b2: g2.db, W3: g3.dW, b3: g3.db },
-    caches: { c1: c1.cache, p1: p1.cache, c2: c2.cache, p2: p2.cache, d: d.cache }, probs: be.softmax(d.Z),
-  };
-}
-
-/** One training step: forward, backward, Adam; returns the loss. */
-function trainStep(be: Backend, params: Record<Name, Tensor>, state: AdamState, x: Tensor, labels: number[]): number {
-  return be.tidy(() => {
-    const { loss, grads } = forwardBackward(be, params, x, labels);
-    be.adam(NAMES.map((n) => params[n]), NAMES.map((n) => grads[n]), state, { learningRate: 1e-3 });
-    return loss;
-  });
-}
-
-/** The same net in TensorFlow.js: its loss and gradients. */
-function tfjsGradients(d: ReturnType<typeof data>) {
-  const v = Object.fromEntries(NAMES.map((n) => [n, tf.tensor(d.weights[n], n === 'b1' || n === 'b2' ? [SHAPES[n][3]] : n === 'b3' ? [10] : [...SHAPES[n]])])) as Record<Name, tf.Tensor>;
+/** TensorFlow.js's loss and gradients for the same net and batch. */
+function tfjsGradients(d: ReturnType<typeof lenetData>) {
   const x = tf.tensor4d(d.images, [BATCH, 28, 28, 1]);
   const y = tf.oneHot(tf.tensor1d(d.labels, 'int32'), 10);
-  const loss = (W1: tf.Tensor, b1: tf.Tensor, W2: tf.Tensor, b2: tf.Tensor, W3: tf.Tensor, b3: tf.Tensor) => {
-    const a1 = tf.maxPool(tf.relu(tf.add(tf.conv2d(x, W1 as tf.Tensor4D, 1, 'same'), b1)) as tf.Tensor4D, 2, 2, 'valid');
-    const a2 = tf.maxPool(tf.relu(tf.add(tf.conv2d(a1, W2 as tf.Tensor4D, 1, 'valid'), b2)) as tf.Tensor4D, 2, 2, 'valid');
-    const z = tf.add(tf.matMul(tf.reshape(a2, [BATCH, 400]), W3 as tf.Tensor2D), b3);
-    return tf.losses.softmaxCrossEntropy(y, z) as tf.Scalar;
-  };
-  const { value, grads } = tf.valueAndGrads(loss)(NAMES.map((n) => v[n]));
+  const { value, grads } = tf.valueAndGrads(tfjsLenetLoss(tf, x, y))(tfjsLenetParams(tf, d.weights));
   return { loss: value.dataSync()[0]!, grads: Object.fromEntries(NAMES.map((n, i) => [n, grads[i]!.dataSync()])) as Record<Name, Float32Array> };
 }
 
@@ -135,7 +69,7 @@ function gradientBounds(step: Step, params: Record<Name, Tensor>, x: Tensor, lab
   const z2 = masked(js.convForward(a1, W.W2, W.b2, { stride: 1, pad: 'valid' }).Z, realZ2);
   const a2 = js.poolForward(z2, { f: 2, stride: 2 }).A;
   const logitsMag = js.denseForward(a2, W.W3, W.b3).Z.data;
-  const p = step.probs.data;
+  const p = step.probs!.data;
   const dlError: number[] = [], dlMag: number[] = [];
   for (let r = 0; r < BATCH; r++) {
     let zMax = 0;
@@ -161,12 +95,12 @@ function gradientBounds(step: Step, params: Record<Name, Tensor>, x: Tensor, lab
 
 describe('a LeNet-like training step made of the ops', () => {
   it("its gradients are TensorFlow.js's within the derived bounds, on both backends", () => {
-    const d = data(3);
+    const d = lenetData(3);
     const ref = tfjsGradients(d);
     for (const be of [wasm, js]) {
-      const params = Object.fromEntries(NAMES.map((n) => [n, be.tensor(SHAPES[n], d.weights[n])])) as Record<Name, Tensor>;
+      const params = lenetParams(be, d.weights);
       const x = be.tensor([BATCH, 28, 28, 1], d.images);
-      const step = forwardBackward(be, params, x, d.labels);
+      const step = lenetForwardBackward(be, params, x, d.labels, { probs: true });
       const bounds = gradientBounds(step, params, x, d.labels, be.name, 'tfjs', 'float32');
       for (const n of NAMES) expectWithin(step.grads[n].data, ref.grads[n], bounds[n], `${be.name} ${n}`);
       expect(Math.abs(step.loss - ref.loss)).toBeLessThan(1e-4);
@@ -177,11 +111,11 @@ describe('a LeNet-like training step made of the ops', () => {
   // float64 the same step, wasm against the js reference, is held to bounds a billion times tighter,
   // which any wrong mask, route or flattening order would break
   it('in float64, the wasm step equals the js reference within the derived bounds', () => {
-    const d = data(5);
+    const d = lenetData(5);
     const run = (be: Backend) => {
-      const params = Object.fromEntries(NAMES.map((n) => [n, be.tensor(SHAPES[n], d.weights[n], 'float64')])) as Record<Name, Tensor>;
+      const params = lenetParams(be, d.weights, 'float64');
       const x = be.tensor([BATCH, 28, 28, 1], d.images, 'float64');
-      return { params, x, step: forwardBackward(be, params, x, d.labels) };
+      return { params, x, step: lenetForwardBackward(be, params, x, d.labels, { probs: true }) };
     };
     const got = run(wasm), ref = run(js);
     const bounds = gradientBounds(got.step, got.params, got.x, d.labels, 'wasm', 'js', 'float64');
@@ -190,15 +124,15 @@ describe('a LeNet-like training step made of the ops', () => {
 
   it.each(['wasm', 'js'] as const)('on %s, 200 steps inside tidy leave memory() exactly as before, and the loss falls', (name) => {
     const be = name === 'wasm' ? wasm : js;
-    const d = data(4);
-    const params = Object.fromEntries(NAMES.map((n) => [n, be.tensor(SHAPES[n], d.weights[n])])) as Record<Name, Tensor>;
+    const d = lenetData(4);
+    const params = lenetParams(be, d.weights);
     const state = be.adamState(NAMES.map((n) => params[n]));
     const x = be.tensor([BATCH, 28, 28, 1], d.images);
     const steps = name === 'wasm' ? 200 : 20;
-    const first = trainStep(be, params, state, x, d.labels);
+    const first = lenetTrainStep(be, params, state, x, d.labels);
     const before = be.memory();
     let last = first;
-    for (let i = 1; i < steps; i++) last = trainStep(be, params, state, x, d.labels);
+    for (let i = 1; i < steps; i++) last = lenetTrainStep(be, params, state, x, d.labels);
     expect(be.memory()).toEqual(before);
     expect(state.step).toBe(steps);
     expect(last).toBeLessThan(first);

@@ -6,7 +6,7 @@ import type { DenseGeometry } from '../ops/dense.js';
 import type { DenseGradients } from '../ops/kernels.js';
 import type { TensorParts } from '../tensor.js';
 import { convBackward, convForward } from './conv.js';
-import { nonFinite, redoConvForward, redoInputGradient } from './redo.js';
+import { nonFinite, redoConvForward, redoFilterGradient, redoInputGradient } from './redo.js';
 import type { WasmRuntime } from './runtime.js';
 
 /** The 1x1 convolution over one row of m pixels that a dense layer is. */
@@ -44,7 +44,11 @@ export function denseForward(rt: WasmRuntime, g: DenseGeometry, X: TensorParts, 
 export function denseBackward(rt: WasmRuntime, g: DenseGeometry, dZ: TensorParts, X: TensorParts, W: TensorParts, grads: DenseGradients): void {
   const conv = pointwise(g);
   if (g.m >= FEW_ROWS) return convBackward(rt, conv, dZ, X, W, { dA: grads.dX, dW: grads.dW, db: grads.db });
-  convBackward(rt, conv, dZ, X, W, { dW: grads.dW, db: grads.db });
+  const k = rt.kernels(g.dtype);
+  // dW = X^T dZ, written row by row; db as the conv's bias gradient (checked with dW below)
+  k.bias_gradient(off(dZ), off(grads.db), g.m, g.n);
+  k.gemm_tn(off(X), off(dZ), off(grads.dW), g.m, g.k, g.n);
+  redoFilterGradient(rt, conv, dZ, X, grads.dW, grads.db);
   // dX = dZ W^T: dot products of rows of dZ and of W, W read in place
-  if (rt.kernels(g.dtype).gemm_nt(off(dZ), off(W), off(grads.dX), g.m, g.k, g.n)) redoInputGradient(rt, conv, dZ, W, grads.dX);
+  if (k.gemm_nt(off(dZ), off(W), off(grads.dX), g.m, g.k, g.n)) redoInputGradient(rt, conv, dZ, W, grads.dX);
 }

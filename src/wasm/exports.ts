@@ -27,6 +27,8 @@ export interface DTypeExports {
   gemm_small(a: number, b: number, bias: number, c: number, M: number, N: number, K: number, relu: number): number;
   /** C (M, N) = A (M, K) B (N, K)^T, B read in place (a dense layer's input gradient for few rows). */
   gemm_nt(a: number, b: number, c: number, M: number, N: number, K: number): number;
+  /** C (K, N) = A (M, K)^T B (M, N), for few rows M (a dense layer's filter gradient X^T dZ). */
+  gemm_tn(a: number, b: number, c: number, M: number, K: number, N: number): number;
   /** y = e^x for x <= 0 (softmax's exp; only its accuracy test calls it). */
   exp(x: number, y: number, n: number): void;
   sgd(p: number, g: number, n: number, lr: number): void;
@@ -47,7 +49,7 @@ export function dtypeExports(exports: WebAssembly.Exports, prefix: 'f32' | 'f64'
   const names: (keyof DTypeExports)[] = [
     'pack_filter', 'pack_filter_rows', 'pack_bias', 'conv2d_forward', 'conv2d_forward_dot', 'conv2d_backward_filter', 'bias_gradient',
     'dot', 'pool_forward', 'pool_backward', 'mask_from_window', 'fill', 'find_nonfinite', 'relu', 'relu_backward',
-    'softmax', 'softmax_cross_entropy', 'exp', 'gemm_small', 'gemm_nt', 'sgd', 'sgd_momentum', 'adam',
+    'softmax', 'softmax_cross_entropy', 'exp', 'gemm_small', 'gemm_nt', 'gemm_tn', 'sgd', 'sgd_momentum', 'adam',
   ];
   const out = {} as Record<string, unknown>;
   for (const name of names) {

@@ -126,6 +126,14 @@ export const OPS = {
       return { shapes: { Z: [l.m, l.n] }, data, work: 2 * l.m * l.n * itemBytes(dt) };
     },
   },
+  // data in and out: a Float32Array copied into a new tensor, and read back out as a copy
+  'copy in and out': {
+    unit: 'GB/s', reference: 'js',
+    make: (l, dt) => {
+      const n = sizeOf(l.shape);
+      return { shapes: { X: l.shape }, data: () => ({ X: Float32Array.from(seeded(16, n)) }), work: 2 * n * itemBytes(dt) };
+    },
+  },
   // one whole step: forward, backward, Adam (tools/lenet.mjs); work counts the convolutions' and the dense layer's FLOP
   'training step': { unit: 'GFLOP/s', reference: 'js', make: (l) => ({ shapes: {}, data: () => ({}), work: stepFlops(l.batch) }) },
   'zero pad': {
@@ -151,6 +159,8 @@ export const ROWS = [
   { tier: 'default', ops: ['dense forward', 'dense backward'], layers: Object.values(DENSE), dtypes: F32 },
   { tier: 'default', ops: ['softmax cross-entropy'], layers: Object.values(LOGITS), dtypes: F32 },
   { tier: 'default', ops: ['training step'], layers: [NETS.lenet], dtypes: F32 },
+  { tier: 'default', ops: ['copy in and out'], layers: [ACTIVATION.b1], dtypes: F32 },
+  { tier: 'full', ops: ['copy in and out'], layers: [ACTIVATION.b32], dtypes: F32 },
   { tier: 'full', ops: CONV_OPS, layers: [CONV.seedA, CONV.seedB, CONV.rgb, CONV.pointwise, CONV.late], dtypes: F32 },
   { tier: 'full', ops: CONV_OPS, layers: Object.values(CONV), dtypes: ['float64'] },
   { tier: 'full', ops: POOL_OPS, layers: [POOL.seed, POOL.b32f3, POOL.b1f2], dtypes: F32 },

@@ -10,6 +10,7 @@ import * as loss from './ops/loss.js';
 import * as optimizers from './ops/optimizers.js';
 import type { Kernels, Store, Work } from './ops/kernels.js';
 import * as pad from './ops/pad.js';
+import * as pixels from './ops/pixels.js';
 import * as pool from './ops/pool.js';
 import { makeTensor, tensorParts, viewOf, writeValues, type Storage, type StorageOwner, type TensorParts } from './tensor.js';
 import type { Tensor } from './tensor.js';
@@ -201,6 +202,8 @@ export class CnnBackend implements StorageOwner {
   sgd(params: unknown, grads: unknown, options: unknown) { return optimizers.sgd(this.#ctx, params, grads, options); }
   adamState(params: unknown) { return optimizers.adamState(this.#ctx, params); }
   adam(params: unknown, grads: unknown, state: unknown, options: unknown) { return optimizers.adam(this.#ctx, params, grads, state, options); }
+  fromPixels(source: unknown, options?: unknown) { return pixels.fromPixels(this.#ctx, source, options); }
+  toPixels(t: unknown, canvas?: unknown, options?: unknown) { return pixels.toPixels(this.#ctx, t, canvas, options); }
   relu(X: unknown) { return activation.relu(this.#ctx, X); }
   reluBackward(dY: unknown, cache: unknown) { return activation.reluBackward(this.#ctx, dY, cache); }
 }

@@ -114,7 +114,11 @@ export class Tensor<D extends DType = DType> {
 
   /** A copy of the elements as a new typed array of the tensor's dtype. */
   toArray(): DataOf<D> {
-    return Tensor.#live(this, 'toArray').#storage.view().slice() as DataOf<D>;
+    const view = Tensor.#live(this, 'toArray').#storage.view();
+    // a new array filled with set(): several times faster in V8 than slice() for large arrays
+    const copy = view instanceof Float32Array ? new Float32Array(view.length) : new Float64Array(view.length);
+    copy.set(view);
+    return copy as DataOf<D>;
   }
 
   /**

@@ -113,6 +113,34 @@ export interface AdamOptions {
   epsilon?: number;
 }
 
+/**
+ * An image a browser can draw: ImageData, an HTMLCanvasElement or OffscreenCanvas, an ImageBitmap,
+ * or a loaded HTMLImageElement (typed structurally, so that the package's types need no DOM lib).
+ */
+export type PixelSource = object;
+
+/** The browser's ImageData, as toPixels returns it. */
+export interface ImageDataLike {
+  readonly data: Uint8ClampedArray;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** Options of fromPixels. */
+export interface FromPixelsOptions<D extends DType = 'float32'> {
+  /** The first 1, 3 (the default) or 4 of the image's RGBA channels, as tf.browser.fromPixels takes them. */
+  channels?: 1 | 3 | 4;
+  /** Each byte (0 to 255) is multiplied by it: 1 / 255 (the default) gives values in [0, 1]. */
+  scale?: number;
+  dtype?: D;
+}
+
+/** Options of toPixels. */
+export interface ToPixelsOptions {
+  /** The values drawn as 0 and 255; by default the tensor's least and greatest (min-max scaling). NaN is drawn as 0. */
+  range?: readonly [number, number];
+}
+
 /** What relu keeps for reluBackward: its input itself. */
 export interface ReluCache<D extends DType = DType> {
   readonly kind: 'relu';
@@ -141,6 +169,12 @@ export interface MemoryInfo {
 export interface BackendOptions {
   /** Which wasm build to run: 'auto' (default) takes relaxed SIMD where the engine validates it. */
   simd?: 'auto' | 'relaxed' | 'plain';
+  /**
+   * The wasm linear memory, in bytes ('wasm' only): `initial` is reserved up front (default 1 MiB),
+   * so no growth happens, and no `data` view goes stale, until tensors need more; `maximum` caps it
+   * (an allocation beyond is a CnnAllocationError). Both are rounded to 64 KiB pages.
+   */
+  memory?: { initial?: number; maximum?: number };
 }
 
 /**
@@ -252,6 +286,20 @@ export interface Backend {
    * t the state's step count plus one. Writes into `params` and the state (its moments and step).
    */
   adam<D extends DType>(params: readonly Tensor<D>[], grads: readonly Tensor<D>[], state: AdamState<D>, options: AdamOptions): void;
+
+  /**
+   * An image as a `(1, h, w, channels)` tensor (browsers: ImageData, a canvas, an ImageBitmap or a
+   * loaded <img>), values in [0, 1] unless `options.scale` says otherwise. Allocates the tensor.
+   * @throws CnnUnsupportedError where there is no DOM (Node); CnnArgumentError for another source.
+   */
+  fromPixels<D extends DType = 'float32'>(source: PixelSource, options?: FromPixelsOptions<D>): Tensor<D>;
+  /**
+   * Draws a `(h, w, 1)` or `(h, w, 3)` tensor (or with a leading 1) as an image: min-max scaled to
+   * 0..255 unless `options.range` gives the values for 0 and 255, gray for one channel. Returns the
+   * ImageData, and puts it on `canvas` (resized to the image) when one is given.
+   * @throws CnnUnsupportedError where there is no DOM (Node).
+   */
+  toPixels(t: Tensor, canvas?: object | null, options?: ToPixelsOptions): ImageDataLike;
 
   /** `Y = max(X, 0)` element-wise (NaN stays NaN); the cache holds X itself. */
   relu<D extends DType>(X: Tensor<D>): { Y: Tensor<D>; cache: ReluCache<D> };

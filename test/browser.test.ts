@@ -72,4 +72,45 @@ describe('in headless Chromium', () => {
     expectWithin(wasm.data, js.data, sumBound(js.mag, 3 * 3 * 5 + 1, 'float32'), 'wasm vs js in the browser');
     await page.close();
   });
+
+  it("fromPixels reads ImageData, canvases, an ImageBitmap and an <img> exactly; toPixels draws (min-max or a range), on 'wasm' and 'js'", async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`${origin}/test/browser/pixels.html`);
+    await page.waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined, undefined, { timeout: 60_000 });
+    const result = await page.evaluate(() => (window as unknown as { result: Record<string, unknown> }).result);
+    expect(errors).toEqual([]);
+    expect(result['error']).toBeUndefined();
+    const bytes = result['bytes'] as number[];
+    const W = 5, H = 4;
+    const channel = (c: number, k: number[]) => Array.from({ length: W * H }, (_, p) => k.map((j) => bytes[4 * p + j]! * c)).flat();
+    for (const name of ['wasm', 'js']) {
+      const r = result[name] as Record<string, unknown>;
+      const got = r['got'] as Record<string, Record<string, { shape: number[]; data: number[] }>>;
+      for (const kind of ['imageData', 'canvas', 'offscreen', 'bitmap', 'img']) {
+        const g = got[kind]!;
+        expect(g['rgb']!.shape, `${name} ${kind}`).toEqual([1, H, W, 3]);
+        // bytes / 255 as float32 holds them, exactly
+        expect(g['rgb']!.data, `${name} ${kind} rgb`).toEqual(Array.from(Float32Array.from(channel(1 / 255, [0, 1, 2]))));
+        expect(g['gray']!.data, `${name} ${kind} first channel, scale 1`).toEqual(channel(1, [0]));
+        expect(g['rgba']!.shape, `${name} ${kind}`).toEqual([1, H, W, 4]);
+        expect(g['rgba']!.data, `${name} ${kind} rgba float64`).toEqual(channel(1 / 255, [0, 1, 2, 3]));
+      }
+      // the ramp -7 .. 52 drawn min-max: value v as round((v + 7) * 255 / 59)
+      const drawn = r['drawn'] as { width: number; height: number; data: number[] };
+      expect([drawn.width, drawn.height]).toEqual([W, H]);
+      const want = Array.from({ length: W * H }, (_, p) => [0, 1, 2].map((k) => Math.round((3 * p + k) * 255 / 59)).concat(255)).flat();
+      expect(drawn.data).toEqual(want);
+      // gray i / 10 over the range [0, 1]: round(i / 10 * 255), clamped at 255; the canvas holds the same
+      const onCanvas = r['onCanvas'] as { width: number; height: number; data: number[]; readBack: number[] };
+      expect([onCanvas.width, onCanvas.height]).toEqual([W, H]);
+      const grayWant = Array.from({ length: W * H }, (_, i) => Math.min(255, Math.round(Math.fround(i / 10) * 255))).flatMap((v) => [v, v, v, 255]);
+      expect(onCanvas.data).toEqual(grayWant);
+      expect(onCanvas.readBack).toEqual(grayWant);
+      expect(r['balanced']).toBe(true);
+    }
+    await page.close();
+  });
 });
+

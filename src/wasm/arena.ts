@@ -24,9 +24,12 @@ export class Arena {
   #grows = 0;
   /** The memory's size in bytes, as of the last growth. */
   #capacity: number;
+  /** The bytes the memory may grow to: its maximum, or what wasm32 addresses. */
+  readonly #limit: number;
 
-  constructor(memory: WebAssembly.Memory, heapBase: number) {
+  constructor(memory: WebAssembly.Memory, heapBase: number, limit = ADDRESS_LIMIT) {
     this.#memory = memory;
+    this.#limit = Math.min(limit, ADDRESS_LIMIT);
     this.#top = roundUp(Math.max(heapBase, ALIGN), ALIGN);
     this.#capacity = memory.buffer.byteLength;
   }
@@ -58,8 +61,9 @@ export class Arena {
     } else {
       start = this.#top;
       const end = start + size;
-      if (end > ADDRESS_LIMIT) {
-        throw new CnnAllocationError(op, bytes, `more than wasm32 linear memory can address (4 GiB), ${this.#top} bytes already taken`);
+      if (end > this.#limit) {
+        const what = this.#limit === ADDRESS_LIMIT ? 'wasm32 linear memory can address (4 GiB)' : `the memory maximum this backend was made with (${this.#limit} bytes)`;
+        throw new CnnAllocationError(op, bytes, `more than ${what}, ${this.#top} bytes already taken`);
       }
       this.#ensure(op, bytes, end);
       this.#top = end;
@@ -111,7 +115,7 @@ export class Arena {
     if (end <= this.#capacity) return;
     const have = this.#memory.buffer.byteLength;
     const need = Math.ceil((end - have) / PAGE);
-    const want = Math.min(Math.max(need, Math.ceil(MIN_GROWTH / PAGE)), ADDRESS_LIMIT / PAGE - have / PAGE);
+    const want = Math.min(Math.max(need, Math.ceil(MIN_GROWTH / PAGE)), Math.floor(this.#limit / PAGE) - have / PAGE);
     try {
       this.#memory.grow(want);
     } catch {

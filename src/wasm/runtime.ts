@@ -29,10 +29,11 @@ export class WasmRuntime {
   /** Scratch bytes taken and kernel calls made since the runtime was made (the tests bound an op's work with it). */
   readonly work = { scratchBytes: 0, kernelCalls: 0 };
 
-  constructor(exports: WebAssembly.Exports, memory: WebAssembly.Memory) {
+  /** `limit`: the bytes the memory may grow to (its maximum, or what wasm32 addresses). */
+  constructor(exports: WebAssembly.Exports, memory: WebAssembly.Memory, limit: number) {
     this.memory = memory;
     this.k = exports as unknown as KernelExports;
-    this.arena = new Arena(memory, this.k.heapBase());
+    this.arena = new Arena(memory, this.k.heapBase(), limit);
     this.f32 = dtypeExports(exports, 'f32');
     this.f64 = dtypeExports(exports, 'f64');
     const arena = this.arena;

@@ -12,6 +12,7 @@ import { chooseBuild, instantiate } from './wasm/module.js';
 import { WasmRuntime } from './wasm/runtime.js';
 
 export { Tensor } from './tensor.js';
+export * as nn from './nn/index.js';
 export { CnnAllocationError, CnnArgumentError, CnnUnsupportedError } from './errors.js';
 export type * from './types.js';
 

@@ -134,6 +134,24 @@ describe('TypeScript', () => {
   it('the quick start and the dtype-generic types check under moduleResolution bundler', async () => {
     await node([tsc, '-p', 'tsconfig.bundler.json'], app);
   });
+
+  it("toONNX from 'cnn-wasm/onnx' checks under node16 and bundler, and runs in Node ESM", async () => {
+    writeFileSync(join(app, 'onnx.ts'), [
+      "import { createBackend, nn } from 'cnn-wasm';",
+      "import { toONNX, type ToONNXOptions } from 'cnn-wasm/onnx';",
+      "const model = nn.sequential(await createBackend('js'), [nn.flatten(), nn.dense({ units: 2 })], { inputShape: [2, 2, 1] });",
+      'const options: ToONNXOptions = { opset: 17 };',
+      'const bytes: Uint8Array = toONNX(model, options);',
+      'console.log(bytes.constructor.name, toONNX(model.save()).length === bytes.length);',
+    ].join('\n'));
+    for (const base of ['node16', 'bundler']) {
+      writeFileSync(join(app, `tsconfig.onnx.${base}.json`), JSON.stringify({ extends: `./tsconfig.${base}.json`, files: ['onnx.ts'] }));
+      await node([tsc, '-p', `tsconfig.onnx.${base}.json`], app);
+    }
+    const { stdout, stderr } = await node(['out/onnx.js'], app);
+    expect(stderr).toBe('');
+    expect(stdout).toBe('Uint8Array true\n');
+  });
 });
 
 describe('a page built with Vite, in headless Chromium', () => {

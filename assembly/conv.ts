@@ -478,11 +478,14 @@ export function conv2dForwardDot<T>(
  * [nb][n*nH*nW][NR] (both zero past C and N). Output rows are taken in chunks so that a chunk's
  * blocks stay in cache while every tap's tile consumes them. dw (fH, fW, C, N) is overwritten: the
  * first chunk stores its sums, later chunks add theirs.
+ * Only tiles [first, last) are computed, numbered ((cb * NB + nb) * fH + kh) * fW + kw over the
+ * channel blocks cb of x, nb of dz and the taps: each dw element belongs to one tile, whose sum runs
+ * over every pixel in the same order whatever the range, so threads can share the tiles freely.
  */
 export function conv2dBackwardFilter<T>(
   xb: usize, dzb: usize, dw: usize,
   m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32,
-  nH: i32, nW: i32, N: i32,
+  nH: i32, nW: i32, N: i32, first: i32, last: i32,
 ): void {
   const sz = <usize>sizeof<T>();
   const nr = NR<T>();
@@ -496,25 +499,30 @@ export function conv2dBackwardFilter<T>(
   const dzBlockBytes = <usize>rows * <usize>nW * <usize>nr * sz;
   const dwRowBytes = <usize>N * sz;
   const chunk = max(1, CHUNK_PIXELS / max(1, nW));
+  const taps = fH * fW;
+  const NB = (N + nr - 1) / nr;
   for (let r0 = 0; r0 < rows; r0 += chunk) {
     const r1 = min(rows, r0 + chunk);
-    for (let c0 = 0, cb = 0; c0 < C; c0 += CB, cb++) {
+    // the first tile's counters, then stepped: tap fastest, then nb, then cb
+    let kh = (first % taps) / fW, kw = first % fW, nb = (first / taps) % NB, cb = first / (taps * NB);
+    for (let tile = first; tile < last; tile++) {
+      const c0 = cb * CB, n0 = nb * nr;
       const validC = min(CB, C - c0);
-      const xBlock = xb + <usize>cb * xBlockBytes;
-      for (let n0 = 0, nb = 0; n0 < N; n0 += nr, nb++) {
-        const validN = min(nr, N - n0);
-        const dzBlock = dzb + <usize>nb * dzBlockBytes;
-        for (let kh = 0; kh < fH; kh++) {
-          for (let kw = 0; kw < fW; kw++) {
-            const xTap = xBlock + <usize>kh * xRowBytes + <usize>kw * cbPix;
-            const dwTap = dw + (<usize>(kh * fW + kw) * <usize>C + <usize>c0) * dwRowBytes + <usize>n0 * sz;
-            // a block of fewer than CB channels (the last, or an RGB input's only one) runs a tile of
-            // that many rows, so no lane multiplies a padding channel
-            if (validC == 4) filterTile<T>(4, xTap, xImageBytes, xRowStep, xPixStep, dzBlock, nH, nW, r0, r1, dwTap, dwRowBytes, validN, r0 == 0);
-            else if (validC == 3) filterTile<T>(3, xTap, xImageBytes, xRowStep, xPixStep, dzBlock, nH, nW, r0, r1, dwTap, dwRowBytes, validN, r0 == 0);
-            else if (validC == 2) filterTile<T>(2, xTap, xImageBytes, xRowStep, xPixStep, dzBlock, nH, nW, r0, r1, dwTap, dwRowBytes, validN, r0 == 0);
-            else filterTile<T>(1, xTap, xImageBytes, xRowStep, xPixStep, dzBlock, nH, nW, r0, r1, dwTap, dwRowBytes, validN, r0 == 0);
-          }
+      const validN = min(nr, N - n0);
+      const xTap = xb + <usize>cb * xBlockBytes + <usize>kh * xRowBytes + <usize>kw * cbPix;
+      const dzBlock = dzb + <usize>nb * dzBlockBytes;
+      const dwTap = dw + (<usize>(kh * fW + kw) * <usize>C + <usize>c0) * dwRowBytes + <usize>n0 * sz;
+      // a block of fewer than CB channels (the last, or an RGB input's only one) runs a tile of
+      // that many rows, so no lane multiplies a padding channel
+      if (validC == 4) filterTile<T>(4, xTap, xImageBytes, xRowStep, xPixStep, dzBlock, nH, nW, r0, r1, dwTap, dwRowBytes, validN, r0 == 0);
+      else if (validC == 3) filterTile<T>(3, xTap, xImageBytes, xRowStep, xPixStep, dzBlock, nH, nW, r0, r1, dwTap, dwRowBytes, validN, r0 == 0);
+      else if (validC == 2) filterTile<T>(2, xTap, xImageBytes, xRowStep, xPixStep, dzBlock, nH, nW, r0, r1, dwTap, dwRowBytes, validN, r0 == 0);
+      else filterTile<T>(1, xTap, xImageBytes, xRowStep, xPixStep, dzBlock, nH, nW, r0, r1, dwTap, dwRowBytes, validN, r0 == 0);
+      if (++kw == fW) {
+        kw = 0;
+        if (++kh == fH) {
+          kh = 0;
+          if (++nb == NB) { nb = 0; cb++; }
         }
       }
     }

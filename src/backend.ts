@@ -19,7 +19,7 @@ import { describe, readDType, readShape, readTensor, shapeText, sizeOf } from '.
 
 export class CnnBackend implements StorageOwner {
   readonly name: BackendName;
-  readonly features: Backend['features'];
+  readonly #build: Backend['features']['build'];
   readonly #store: Store;
   readonly #ctx: OpContext;
   #tensors = 0;
@@ -29,10 +29,11 @@ export class CnnBackend implements StorageOwner {
   /** The outputs and temporaries of the ops running (nested ops: one frame a level). */
   readonly #frames: Frame[] = [];
   #depth = 0;
+  #disposed = false;
 
-  constructor(name: BackendName, features: Backend['features'], store: Store, kernels: Kernels) {
+  constructor(name: BackendName, build: Backend['features']['build'], store: Store, kernels: Kernels) {
     this.name = name;
-    this.features = Object.freeze({ ...features });
+    this.#build = build;
     this.#store = store;
     this.#ctx = {
       owner: this,
@@ -68,6 +69,7 @@ export class CnnBackend implements StorageOwner {
   }
 
   #run<R>(op: string, body: (out: Allocate, temp: Allocate) => R): R {
+    if (this.#disposed) throw new CnnArgumentError(op, 'backend', 'a live backend', 'a backend that was disposed');
     // one frame per nesting depth, made once and reused: an op allocates nothing of its own to run
     const frame = this.#frames[this.#depth] ?? this.#newFrame();
     frame.op = op;
@@ -101,6 +103,24 @@ export class CnnBackend implements StorageOwner {
     };
     this.#frames.push(frame);
     return frame;
+  }
+
+  get features(): Backend['features'] {
+    return Object.freeze({ build: this.#build, threads: this.#store.threads(), threadsNote: this.#store.threadsNote() });
+  }
+
+  dispose(): void {
+    this.#disposed = true;
+    this.#store.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** @internal For the tests: stops a worker thread as if it died. */
+  terminateWorkerForTest(): Promise<void> {
+    return this.#store.terminateWorkerForTest?.() ?? Promise.resolve();
   }
 
   /** @internal What the kernels have done so far (not part of the Backend interface; the tests read it). */

@@ -31,6 +31,15 @@ export class CnnUnsupportedError extends Error {
   override name = 'CnnUnsupportedError';
 }
 
+/**
+ * Thrown by an op when a worker thread failed while running part of it (its kernel threw, or the
+ * thread stopped mid-task). The op's output is not valid; the backend goes on, on one thread where
+ * a worker was lost.
+ */
+export class CnnThreadError extends Error {
+  override name = 'CnnThreadError';
+}
+
 function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let value = bytes;

@@ -8,12 +8,13 @@ import { jsKernels, jsStore } from './js/index.js';
 import type { Backend, BackendName, BackendOptions } from './types.js';
 import { describe, readOptions } from './validate.js';
 import { wasmKernels } from './wasm/index.js';
-import { chooseBuild, instantiate } from './wasm/module.js';
+import { chooseBuild, compile, instantiate, SHARED_MAXIMUM_PAGES } from './wasm/module.js';
 import { WasmRuntime } from './wasm/runtime.js';
+import { sharedMemoryAvailable, ThreadPool, workersAvailable } from './wasm/threads.js';
 
 export { Tensor } from './tensor.js';
 export * as nn from './nn/index.js';
-export { CnnAllocationError, CnnArgumentError, CnnUnsupportedError } from './errors.js';
+export { CnnAllocationError, CnnArgumentError, CnnThreadError, CnnUnsupportedError } from './errors.js';
 export type * from './types.js';
 
 /** Bytes of a WebAssembly page, and what wasm32 addresses. */
@@ -36,6 +37,46 @@ function readMemory(op: string, value: unknown): { initial: number; maximum: num
   return { initial, maximum };
 }
 
+/** At most this many threads for threads: 'auto'. */
+const AUTO_THREADS = 8;
+/** At most this many for a count. */
+const MAX_THREADS = 64;
+
+/** The machine's available parallelism, as the engine tells it (1 when it does not). */
+function availableParallelism(): number {
+  const g = globalThis as { navigator?: { hardwareConcurrency?: number }; process?: { getBuiltinModule?: (name: string) => unknown } };
+  const os = g.process?.getBuiltinModule?.('node:os') as { availableParallelism?: () => number } | undefined;
+  const n = os?.availableParallelism?.() ?? g.navigator?.hardwareConcurrency ?? 1;
+  return Number.isInteger(n) && n > 0 ? n : 1;
+}
+
+/** options.threads read once: a count, or 'auto' resolved to the machine's. */
+function readThreads(op: string, value: unknown): number {
+  if (value === undefined || value === 'auto') return Math.min(AUTO_THREADS, availableParallelism());
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_THREADS) {
+    throw new CnnArgumentError(op, 'options.threads', `'auto' or a whole number from 1 to ${MAX_THREADS}`, describe(value));
+  }
+  return value;
+}
+
+/**
+ * A shared memory of `initial` pages: with `maximum` as asked, else the largest maximum the engine
+ * grants (a shared memory reserves its maximum up front, which a 32-bit engine or a tight address
+ * space may refuse), halving from 4 GiB down to what is needed. Null where none can be had.
+ */
+function sharedMemory(initial: number, maximum: number | undefined): { memory: WebAssembly.Memory; maximumPages: number } | null {
+  const tries = maximum !== undefined ? [Math.max(initial, Math.floor(maximum / PAGE))] : [];
+  if (maximum === undefined) for (let pages = SHARED_MAXIMUM_PAGES; pages >= initial && pages >= 256; pages /= 2) tries.push(pages);
+  for (const pages of tries) {
+    try {
+      return { memory: new WebAssembly.Memory({ initial, maximum: pages, shared: true }), maximumPages: pages };
+    } catch {
+      // refused: try a smaller maximum
+    }
+  }
+  return null;
+}
+
 /**
  * Creates a backend. 'wasm' (the default) compiles the SIMD kernels, relaxed SIMD where the engine
  * validates it unless `options.simd` says otherwise; 'js' is the plain TypeScript reference.
@@ -45,25 +86,42 @@ function readMemory(op: string, value: unknown): { initial: number; maximum: num
 export async function createBackend(name: BackendName = 'wasm', options: BackendOptions = {}): Promise<Backend> {
   const op = 'createBackend';
   if (name !== 'wasm' && name !== 'js') throw new CnnArgumentError(op, 'name', `'wasm' or 'js'`, describe(name));
-  const opts = readOptions(op, 'options', options, ['simd', 'memory'], true);
+  const opts = readOptions(op, 'options', options, ['simd', 'memory', 'threads'], true);
   if (name === 'js') {
     if (opts.memory !== undefined) {
       throw new CnnArgumentError(op, 'options.memory', `no memory option for 'js' (each of its tensors is a typed array of its own)`, describe(opts.memory));
     }
-    return new CnnBackend('js', { build: 'scalar' }, jsStore, jsKernels) as unknown as Backend;
+    if (opts.threads !== undefined && opts.threads !== 'auto' && opts.threads !== 1) {
+      throw new CnnArgumentError(op, 'options.threads', `1 or 'auto' for 'js' (it runs on the calling thread)`, describe(opts.threads));
+    }
+    return new CnnBackend('js', 'scalar', jsStore, jsKernels) as unknown as Backend;
   }
   const simd = opts.simd ?? 'auto';
   if (simd !== 'auto' && simd !== 'relaxed' && simd !== 'plain') {
     throw new CnnArgumentError(op, 'options.simd', `'auto', 'relaxed' or 'plain'`, describe(simd));
   }
   const { initial, maximum } = readMemory(op, opts.memory);
+  const threads = readThreads(op, opts.threads);
   const build = chooseBuild(simd);
+  const initialPages = Math.ceil(initial / PAGE);
+  // threads need a shared memory, which needs SharedArrayBuffer (a cross-origin isolated page in browsers)
+  let note: string | null = null;
+  let shared: ReturnType<typeof sharedMemory> = null;
+  if (threads > 1) {
+    if (!sharedMemoryAvailable()) note = 'no SharedArrayBuffer here (a browser gives it only to cross-origin isolated pages: COOP same-origin and COEP require-corp)';
+    else if (!workersAvailable()) note = 'no workers here';
+    else if (!(shared = sharedMemory(initialPages, maximum))) note = 'the engine refused a shared linear memory';
+  }
   let memory: WebAssembly.Memory;
   try {
-    memory = new WebAssembly.Memory({ initial: Math.ceil(initial / PAGE), ...(maximum !== undefined ? { maximum: Math.floor(maximum / PAGE) } : {}) });
+    memory = shared?.memory ?? new WebAssembly.Memory({ initial: initialPages, ...(maximum !== undefined ? { maximum: Math.floor(maximum / PAGE) } : {}) });
   } catch (e) {
     throw new CnnAllocationError(op, initial, `the engine refused a linear memory of that size (${(e as Error).message})`);
   }
-  const rt = new WasmRuntime(await instantiate(build, memory), memory, maximum ?? ADDRESS_LIMIT);
-  return new CnnBackend('wasm', { build }, rt.store, wasmKernels(rt)) as unknown as Backend;
+  const module = await compile(build, shared !== null);
+  const exports = await instantiate(module, memory);
+  const pool = shared ? await ThreadPool.start(module, memory, exports, threads) : null;
+  const limit = shared ? shared.maximumPages * PAGE : (maximum ?? ADDRESS_LIMIT);
+  const rt = new WasmRuntime(exports, memory, limit, pool, note);
+  return new CnnBackend('wasm', build, rt.store, wasmKernels(rt)) as unknown as Backend;
 }

@@ -175,6 +175,14 @@ export interface BackendOptions {
    * (an allocation beyond is a CnnAllocationError). Both are rounded to 64 KiB pages.
    */
   memory?: { initial?: number; maximum?: number };
+  /**
+   * Threads that run the ops ('wasm' only): a count (the calling thread and count - 1 workers) or
+   * 'auto' (default): the machine's available parallelism, at most 8. Threads need shared memory:
+   * SharedArrayBuffer, which browsers give only to cross-origin isolated pages (COOP same-origin and
+   * COEP require-corp). Where it or workers are missing the backend runs on one thread, without an
+   * error; `features.threads` says how many run.
+   */
+  threads?: number | 'auto';
 }
 
 /**
@@ -185,8 +193,20 @@ export interface BackendOptions {
 export interface Backend {
   /** 'wasm' or 'js'. */
   readonly name: BackendName;
-  /** What runs: for 'wasm' the build ('simd' or 'relaxed-simd'), for 'js' 'scalar'. */
-  readonly features: { readonly build: 'simd' | 'relaxed-simd' | 'scalar' };
+  /**
+   * What runs: for 'wasm' the build ('simd' or 'relaxed-simd'), for 'js' 'scalar'; how many threads
+   * run the ops (1 for 'js'; it drops to 1 if a worker thread is lost); and, where fewer threads run
+   * than were asked for, why (else null).
+   */
+  readonly features: { readonly build: 'simd' | 'relaxed-simd' | 'scalar'; readonly threads: number; readonly threadsNote: string | null };
+
+  /**
+   * Ends the backend's worker threads. Every op and tensor() after it throws; tensors made before
+   * stay readable. A Node process exits without it (the workers do not keep it alive). Also
+   * `using be = await createBackend(...)` (Symbol.dispose).
+   */
+  dispose(): void;
+  [Symbol.dispose](): void;
 
   /**
    * A new tensor of `shape` (positive integers, any rank), filled from `data` (an array of numbers

@@ -52,7 +52,7 @@ describe.each(['wasm', 'js'] as const)('data in and out on %s', (name) => {
 
 describe('wasm memory: growth, reserving, a maximum', () => {
   it('memory().grows counts growths; a view kept across one is stale (empty), and data gives a fresh one', async () => {
-    const be = await createBackend('wasm');
+    const be = await createBackend('wasm', { threads: 1 });
     const t = be.tensor([4], [1, 2, 3, 4]);
     const kept = t.data;
     const grows = be.memory().grows;
@@ -61,6 +61,21 @@ describe('wasm memory: growth, reserving, a maximum', () => {
     expect(kept.length).toBe(0); // detached: the symptom the README's troubleshooting describes
     expect(Array.from(t.data)).toEqual([1, 2, 3, 4]);
     big.dispose();
+  });
+
+  it('with threads (a shared memory, which growth never detaches) a view kept across growth stays live', async () => {
+    const be = await createBackend('wasm', { threads: 2 });
+    expect(be.features.threads).toBe(2);
+    const t = be.tensor([4], [1, 2, 3, 4]);
+    const kept = t.data;
+    const big = be.tensor([be.memory().bytesReserved / 4]);
+    expect(be.memory().grows).toBeGreaterThan(0);
+    expect(Array.from(kept)).toEqual([1, 2, 3, 4]);
+    kept[0] = 5;
+    expect(t.data[0]).toBe(5);
+    expect(t.data === kept).toBe(false); // data is a view of the grown memory
+    big.dispose();
+    be.dispose();
   });
 
   it('a memory reserved up front does not grow until tensors need more', async () => {

@@ -42,7 +42,8 @@ describe.each(['wasm', 'js'] as const)('memory on the %s backend', (name) => {
 
 describe('wasm linear memory growth', () => {
   it('a tensor keeps its data across growth; data re-makes the view', async () => {
-    const be = await createBackend('wasm');
+    // one thread: a memory that is not shared, whose old buffer growth detaches
+    const be = await createBackend('wasm', { threads: 1 });
     const A = be.tensor([3, 5], Array.from({ length: 15 }, (_, i) => i * 1.5));
     const before = A.toArray();
     const oldView = A.data;

@@ -1,5 +1,5 @@
 // npm run build (also npm's `prepare`, so `npm ci`, `npm pack` and an install from git build too):
-//   wasm   assembly/ -> build/wasm/cnn.{simd,relaxed}.wasm (AssemblyScript, asconfig.json)
+//   wasm   assembly/ -> build/wasm/cnn.{simd,relaxed,simd-threads}.wasm (AssemblyScript, asconfig.json)
 //   peak   bench/peak/peak.ts -> build/wasm/peak.{simd,relaxed}.wasm (the benchmark's peak probes)
 //   embed  build/wasm/cnn.*.wasm -> src/generated/wasm-binaries.ts (tools/embed-wasm.mjs)
 //   lib    src/ -> build/lib (tsc; build/lib is emptied first, so no output of a removed source stays)
@@ -66,6 +66,11 @@ const STEPS = [
   ascStep('wasm relaxed', 'wasm', ['assembly'], ['asconfig.json'], ['assembly/index.ts', '--config', 'asconfig.json', '--target', 'relaxed'], [
     'build/wasm/cnn.relaxed.wasm',
     'build/wasm/cnn.relaxed.wat',
+  ]),
+  // the same code over a shared memory, as AssemblyScript compiles it: not shipped (the package
+  // makes this variant from cnn.simd.wasm); test/threads.test.ts checks the two are the same bytes
+  ascStep('wasm simd shared', 'wasm', ['assembly'], ['asconfig.json'], ['assembly/index.ts', '--config', 'asconfig.json', '--target', 'simd-threads'], [
+    'build/wasm/cnn.simd-threads.wasm',
   ]),
   ascStep('peak simd', 'peak', ['bench/peak'], [], [...peakArgs('simd'), '-o', 'build/wasm/peak.simd.wasm'], ['build/wasm/peak.simd.wasm']),
   ascStep('peak relaxed', 'peak', ['bench/peak'], [], [...peakArgs('simd,relaxed-simd'), '-o', 'build/wasm/peak.relaxed.wasm'], [

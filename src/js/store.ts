@@ -40,4 +40,7 @@ export const jsStore: Store = {
   grows: () => 0,
   buffer: () => null,
   work: () => ({ ...work }),
+  threads: () => 1,
+  threadsNote: () => null,
+  dispose() {},
 };

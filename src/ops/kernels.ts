@@ -41,6 +41,14 @@ export interface Store {
   buffer(): ArrayBufferLike | null;
   /** What the kernels have done so far: scratch bytes taken and kernel calls made (the tests bound an op's work with it). */
   work(): Work;
+  /** Threads that run the kernels (1 for 'js'). */
+  threads(): number;
+  /** Why fewer threads run than were asked for, or null. */
+  threadsNote(): string | null;
+  /** Ends what the store runs besides the calling thread (worker threads). */
+  dispose(): void;
+  /** @internal For the tests: stops a worker thread as if it died. */
+  terminateWorkerForTest?(): Promise<void>;
 }
 
 export interface Work {

@@ -10,6 +10,7 @@ import type { TensorParts } from '../tensor.js';
 import type { DTypeExports } from './exports.js';
 import { nonFinite, redoConvForward, redoFilterGradient, redoInputGradient } from './redo.js';
 import type { WasmRuntime } from './runtime.js';
+import { splitElements, splitPixels, taskCount } from './split.js';
 
 const off = (t: TensorParts) => t.storage.offset;
 const bytesOf = (t: TensorParts) => (t.dtype === 'float32' ? 4 : 8);
@@ -78,7 +79,7 @@ function withPaddedInput(rt: WasmRuntime, op: string, g: ConvGeometry, A: Tensor
       body(off(A), g.H, g.W, g.sH, g.sW, pixel);
     } else {
       rt.scratch(op, [g.m * g.Hp * g.Wp * pixel], (xp) => {
-        rt.k.zeroPad(off(A), xp, g.m, g.H, g.W, pixel, g.Hp, g.Wp, g.padTop, g.padLeft);
+        padImages(rt, op, off(A), xp, g.m, g.H, g.W, pixel, g.Hp, g.Wp, g.padTop, g.padLeft);
         body(xp, g.Hp, g.Wp, g.sH, g.sW, pixel);
       });
     }
@@ -98,6 +99,18 @@ function withPaddedInput(rt: WasmRuntime, op: string, g: ConvGeometry, A: Tensor
       body(xc, rows.length, cols.length, rows.stride, cols.stride, pixel);
     }
   });
+}
+
+/**
+ * zeroPad over images: (m, H, W) pixels of `pixelBytes` into (m, outH, outW) with the image at
+ * (top, left) and zeros around it; split over groups of images when they are many and large.
+ */
+function padImages(rt: WasmRuntime, op: string, x: number, out: number, m: number, H: number, W: number, pixelBytes: number,
+  outH: number, outW: number, top: number, left: number): void {
+  const parts = taskCount(rt.threads, (m * outH * outW * pixelBytes) / 4, m);
+  if (parts <= 1) return rt.k.zeroPad(x, out, m, H, W, pixelBytes, outH, outW, top, left);
+  rt.job(op, (add) => splitElements(parts, m, 1, (n, count) =>
+    add(rt.k.zeroPad, x + n * H * W * pixelBytes, out + n * outH * outW * pixelBytes, count, H, W, pixelBytes, outH, outW, top, left)));
 }
 
 /** Byte sizes of a packed filter of tH x tW taps, C in and N out channels, and of its packed bias. */
@@ -120,9 +133,10 @@ export function convForward(rt: WasmRuntime, g: ConvGeometry, A: TensorParts, W:
     k.pack_bias(off(b), pb, g.N);
     withPaddedInput(rt, op, g, A, false, (x, H, Wd, sH, sW) => {
       const pix = g.N * sz;
-      const run = (relu: number) => conv(x, pw, pb, off(Z), g.m, H, Wd, g.C, g.fH, g.fW, sH, sW, g.nH, g.nW, g.N,
-        pix, g.nW * pix, g.nH * g.nW * pix, relu);
-      rt.work.kernelCalls++;
+      const parts = taskCount(rt.threads, g.m * g.nH * g.nW * g.fH * g.fW * g.C * g.N, g.m * g.nH * g.nW);
+      const steps = { xImage: H * Wd * g.C * sz, xRow: sH * Wd * g.C * sz, xPixel: sW * g.C * sz, zImage: g.nH * g.nW * pix, zRow: g.nW * pix, zPixel: pix };
+      const run = (relu: number) => rt.job(op, (add) => splitPixels(parts, g.m, g.nH, g.nW, steps, (dx, dz, m, nH, nW) =>
+        add(conv, x + dx, pw, pb, off(Z) + dz, m, H, Wd, g.C, g.fH, g.fW, sH, sW, nH, nW, g.N, pix, g.nW * pix, g.nH * g.nW * pix, relu)));
       flagged = run(g.activation === 'relu' ? 1 : 0);
       if (flagged && g.activation === 'relu') {
         // the ReLU may have hidden a -Infinity: find them in the values before it, then apply it
@@ -151,12 +165,20 @@ function filterGradient(rt: WasmRuntime, op: string, g: ConvGeometry, dZ: Tensor
   const sz = bytesOf(A);
   const nr = NR(k, rt);
   const P = g.m * g.nH * g.nW;
-  k.bias_gradient(off(dZ), off(db), P, g.N);
   const Npad = Math.ceil(g.N / nr) * nr;
   rt.scratch(op, [P * Npad * sz], (dzb) => {
     rt.k.packBlocks(off(dZ), dzb, 1, 1, P, g.N * sz, nr * sz, 1, P, 0, 0);
     withPaddedInput(rt, op, g, A, true, (xb, H, Wd, sH, sW) => {
-      k.conv2d_backward_filter(xb, dzb, off(dW), g.m, H, Wd, g.C, g.fH, g.fW, sH, sW, g.nH, g.nW, g.N);
+      // tiles: blocks of 4 input channels x blocks of nr output channels x taps, each summed over every pixel
+      const tiles = Math.ceil(g.C / FILTER_CHANNEL_BLOCK) * (Npad / nr) * g.fH * g.fW;
+      const parts = taskCount(rt.threads, P * g.fH * g.fW * g.C * g.N, tiles);
+      rt.job(op, (add) => {
+        add(k.bias_gradient, off(dZ), off(db), P, g.N);
+        for (let i = 0; i < parts; i++) {
+          const first = Math.floor((tiles * i) / parts), last = Math.floor((tiles * (i + 1)) / parts);
+          add(k.conv2d_backward_filter, xb, dzb, off(dW), g.m, H, Wd, g.C, g.fH, g.fW, sH, sW, g.nH, g.nW, g.N, first, last);
+        }
+      });
     });
   });
   redoFilterGradient(rt, g, dZ, A, dW, db);
@@ -193,28 +215,44 @@ function inputGradient(rt: WasmRuntime, op: string, g: ConvGeometry, dZ: TensorP
   // dZ with zero borders wide enough for every tap of every residue
   const topH = Math.ceil((g.fH - 1) / g.sH), topW = Math.ceil((g.fW - 1) / g.sW);
   const Hz = topH + Math.floor((g.Hp - 1) / g.sH) + 1, Wz = topW + Math.floor((g.Wp - 1) / g.sW) + 1;
-  const [wBytes, bBytes] = packedBytes(NR(k, rt), Math.ceil(g.fH / g.sH), Math.ceil(g.fW / g.sW), g.N, g.C, sz);
+  const bBytes = packedBytes(NR(k, rt), 1, 1, g.N, g.C, sz)[1];
   let flagged = 0;
-  rt.scratch(op, [g.m * Hz * Wz * g.N * sz, wBytes, bBytes], (dzp, pw, pb) => {
-    rt.k.zeroPad(off(dZ), dzp, g.m, g.nH, g.nW, g.N * sz, Hz, Wz, topH, topW);
+  const rows = residues(g.fH, g.sH, g.padTop, g.H), cols = residues(g.fW, g.sW, g.padLeft, g.W);
+  // one packed filter per residue class, so the classes' convolutions can run at once
+  const classes = rows.flatMap((h) => cols.map((w) => ({ h, w, bytes: packedBytes(NR(k, rt), h.taps, w.taps, g.N, g.C, sz)[0] })));
+  const packedTotal = classes.reduce((s, c) => s + c.bytes, 0);
+  rt.scratch(op, [g.m * Hz * Wz * g.N * sz, packedTotal, bBytes], (dzp, pw, pb) => {
+    padImages(rt, op, off(dZ), dzp, g.m, g.nH, g.nW, g.N * sz, Hz, Wz, topH, topW);
     k.pack_bias(0, pb, g.C);
     // a stride larger than the filter leaves residues that no tap reaches: their gradient is 0
     if (g.sH > g.fH || g.sW > g.fW) k.fill(off(dA), dA.size, 0);
     const tap = g.C * g.N * sz;
     const pix = g.C * sz;
     const lanes = LANES(k, rt);
-    for (const h of residues(g.fH, g.sH, g.padTop, g.H)) {
-      for (const w of residues(g.fW, g.sW, g.padLeft, g.W)) {
-        const { pack, conv } = convKernels(k, lanes, w.taps, g.N, g.C);
-        rt.work.kernelCalls += 2;
-        pack(off(W), pw, h.taps, w.taps, g.N, g.C,
-          ((g.fH - 1 - h.firstTap) * g.fW + (g.fW - 1 - w.firstTap)) * tap, -g.sH * g.fW * tap, -g.sW * tap, sz, g.N * sz);
+    let at = pw;
+    const calls = classes.map(({ h, w, bytes }) => {
+      const { pack, conv } = convKernels(k, lanes, w.taps, g.N, g.C);
+      rt.work.kernelCalls++;
+      pack(off(W), at, h.taps, w.taps, g.N, g.C,
+        ((g.fH - 1 - h.firstTap) * g.fW + (g.fW - 1 - w.firstTap)) * tap, -g.sH * g.fW * tap, -g.sW * tap, sz, g.N * sz);
+      const call = { h, w, conv, packed: at };
+      at += bytes;
+      return call;
+    });
+    const work = g.m * g.H * g.W * g.C * g.N * Math.ceil(g.fH / g.sH) * Math.ceil(g.fW / g.sW);
+    const parts = taskCount(rt.threads, work, g.m * g.H * g.W);
+    flagged = rt.job(op, (add) => {
+      for (const { h, w, conv, packed } of calls) {
         const xStart = dzp + ((topH + h.dzStart) * Wz + (topW + w.dzStart)) * g.N * sz;
         const zStart = off(dA) + (h.outStart * g.W + w.outStart) * pix;
-        flagged |= conv(xStart, pw, pb, zStart, g.m, Hz, Wz, g.N, h.taps, w.taps, 1, 1, h.count, w.count, g.C,
-          g.sW * pix, g.sH * g.W * pix, g.H * g.W * pix, 0);
+        // this class's share of the tasks, by its share of the pixels
+        const share = Math.max(1, Math.round((parts * h.count * w.count) / (g.H * g.W)));
+        const steps = { xImage: Hz * Wz * g.N * sz, xRow: Wz * g.N * sz, xPixel: g.N * sz, zImage: g.H * g.W * pix, zRow: g.sH * g.W * pix, zPixel: g.sW * pix };
+        splitPixels(share, g.m, h.count, w.count, steps, (dx, dz, m, nH, nW) =>
+          add(conv, xStart + dx, packed, pb, zStart + dz, m, Hz, Wz, g.N, h.taps, w.taps, 1, 1, nH, nW, g.C,
+            g.sW * pix, g.sH * g.W * pix, g.H * g.W * pix, 0));
       }
-    }
+    });
   });
   if (flagged) redoInputGradient(rt, g, dZ, W, dA);
 }

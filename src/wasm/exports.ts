@@ -9,7 +9,8 @@ export interface DTypeExports {
   pack_bias(b: number, out: number, N: number): void;
   conv2d_forward(x: number, pw: number, pb: number, z: number, m: number, H: number, W: number, C: number, fH: number, fW: number, sH: number, sW: number, nH: number, nW: number, N: number, zPixBytes: number, zRowBytes: number, zImageBytes: number, relu: number): number;
   conv2d_forward_dot(x: number, pw: number, pb: number, z: number, m: number, H: number, W: number, C: number, fH: number, fW: number, sH: number, sW: number, nH: number, nW: number, N: number, zPixBytes: number, zRowBytes: number, zImageBytes: number, relu: number): number;
-  conv2d_backward_filter(xb: number, dzb: number, dw: number, m: number, H: number, W: number, C: number, fH: number, fW: number, sH: number, sW: number, nH: number, nW: number, N: number): void;
+  /** Tiles [first, last) of the filter gradient, numbered ((cb * NB + nb) * fH + kh) * fW + kw (input channel blocks of 4, output channel blocks of NR, taps). */
+  conv2d_backward_filter(xb: number, dzb: number, dw: number, m: number, H: number, W: number, C: number, fH: number, fW: number, sH: number, sW: number, nH: number, nW: number, N: number, first: number, last: number): void;
   bias_gradient(dz: number, db: number, P: number, N: number): void;
   dot(a: number, b: number, n: number, bias: number): number;
   pool_forward(x: number, out: number, m: number, H: number, W: number, C: number, fH: number, fW: number, sH: number, sW: number, nH: number, nW: number, isMax: number): number;

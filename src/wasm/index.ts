@@ -6,11 +6,17 @@ import { denseBackward, denseForward } from './dense.js';
 import { softmax, softmaxCrossEntropy } from './loss.js';
 import { adam, sgd, sgdMomentum } from './optimizers.js';
 import { mask, poolBackward, poolForward } from './pool.js';
+import type { TensorParts } from '../tensor.js';
 import type { WasmRuntime } from './runtime.js';
+
+const bytes = (t: TensorParts) => (t.dtype === 'float32' ? 4 : 8);
 
 export function wasmKernels(rt: WasmRuntime): Kernels {
   return {
-    fill: (out, value) => rt.kernels(out.dtype).fill(out.storage.offset, out.size, value),
+    fill: (out, value) => {
+      const k = rt.kernels(out.dtype), sz = bytes(out);
+      rt.elementwise('tensor', out.size, (add, i, n) => add(k.fill, out.storage.offset + i * sz, n, value));
+    },
     zeroPad: (X, out, top, left) => zeroPad(rt, X, out, top, left),
     dot: (a, W, bias) => dot(rt, a, W, bias),
     convForward: (g, A, W, b, Z) => convForward(rt, g, A, W, b, Z),
@@ -25,7 +31,13 @@ export function wasmKernels(rt: WasmRuntime): Kernels {
     sgd: (p, g, lr) => sgd(rt, p, g, lr),
     sgdMomentum: (p, g, v, lr, momentum) => sgdMomentum(rt, p, g, v, lr, momentum),
     adam: (p, g, m, v, step) => adam(rt, p, g, m, v, step),
-    relu: (X, Y) => rt.kernels(X.dtype).relu(X.storage.offset, Y.storage.offset, X.size),
-    reluBackward: (dY, X, dX) => rt.kernels(X.dtype).relu_backward(dY.storage.offset, X.storage.offset, dX.storage.offset, X.size),
+    relu: (X, Y) => {
+      const k = rt.kernels(X.dtype), sz = bytes(X);
+      rt.elementwise('relu', X.size, (add, i, n) => add(k.relu, X.storage.offset + i * sz, Y.storage.offset + i * sz, n));
+    },
+    reluBackward: (dY, X, dX) => {
+      const k = rt.kernels(X.dtype), sz = bytes(X);
+      rt.elementwise('reluBackward', X.size, (add, i, n) => add(k.relu_backward, dY.storage.offset + i * sz, X.storage.offset + i * sz, dX.storage.offset + i * sz, n));
+    },
   };
 }

@@ -5,14 +5,21 @@ import type { WasmRuntime } from './runtime.js';
 
 const off = (t: TensorParts) => t.storage.offset;
 
+const bytes = (t: TensorParts) => (t.dtype === 'float32' ? 4 : 8);
+
+// elementwise: large parameters are split over the threads in ranges of whole blocks
 export function sgd(rt: WasmRuntime, p: TensorParts, g: TensorParts, lr: number): void {
-  rt.kernels(p.dtype).sgd(off(p), off(g), p.size, lr);
+  const k = rt.kernels(p.dtype), sz = bytes(p);
+  rt.elementwise('sgd', p.size, (add, i, n) => add(k.sgd, off(p) + i * sz, off(g) + i * sz, n, lr));
 }
 
 export function sgdMomentum(rt: WasmRuntime, p: TensorParts, g: TensorParts, v: TensorParts, lr: number, momentum: number): void {
-  rt.kernels(p.dtype).sgd_momentum(off(p), off(g), off(v), p.size, lr, momentum);
+  const k = rt.kernels(p.dtype), sz = bytes(p);
+  rt.elementwise('sgd', p.size, (add, i, n) => add(k.sgd_momentum, off(p) + i * sz, off(g) + i * sz, off(v) + i * sz, n, lr, momentum));
 }
 
 export function adam(rt: WasmRuntime, p: TensorParts, g: TensorParts, m: TensorParts, v: TensorParts, s: AdamStep): void {
-  rt.kernels(p.dtype).adam(off(p), off(g), off(m), off(v), p.size, s.lr, s.beta1, s.beta2, s.epsilon, s.c1, s.c2);
+  const k = rt.kernels(p.dtype), sz = bytes(p);
+  rt.elementwise('adam', p.size, (add, i, n) =>
+    add(k.adam, off(p) + i * sz, off(g) + i * sz, off(m) + i * sz, off(v) + i * sz, n, s.lr, s.beta1, s.beta2, s.epsilon, s.c1, s.c2));
 }

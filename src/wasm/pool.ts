@@ -4,17 +4,56 @@ import type { PoolGeometry } from '../ops/pool.js';
 import type { TensorParts } from '../tensor.js';
 import { redoPoolBackward, redoPoolForward } from './redo.js';
 import type { WasmRuntime } from './runtime.js';
+import { part, splitPixels, taskCount } from './split.js';
 
 const off = (t: TensorParts) => t.storage.offset;
 
+/** Work of a pooling pass: every window element of every output, or every input element if more. */
+const poolWork = (g: PoolGeometry) => Math.max(g.m * g.nH * g.nW * g.fH * g.fW, g.m * g.H * g.W) * g.C;
+
+/** Threads: over groups of images, or over rows of output of each image (a task reads only its windows' rows). */
 export function poolForward(rt: WasmRuntime, g: PoolGeometry, A: TensorParts, out: TensorParts): void {
-  const flagged = rt.kernels(g.dtype).pool_forward(off(A), off(out), g.m, g.H, g.W, g.C, g.fH, g.fW, g.sH, g.sW, g.nH, g.nW, g.mode === 'max' ? 1 : 0);
+  const k = rt.kernels(g.dtype);
+  const sz = g.dtype === 'float32' ? 4 : 8;
+  const parts = taskCount(rt.threads, poolWork(g), g.m * g.nH);
+  const pix = g.C * sz;
+  const steps = { xImage: g.H * g.W * pix, xRow: g.sH * g.W * pix, xPixel: g.sW * pix, zImage: g.nH * g.nW * pix, zRow: g.nW * pix, zPixel: pix };
+  const flagged = rt.job('poolForward', (add) => splitPixels(parts, g.m, g.nH, g.nW, steps, (dx, dz, m, nH, nW) =>
+    add(k.pool_forward, off(A) + dx, off(out) + dz, m, g.H, g.W, g.C, g.fH, g.fW, g.sH, g.sW, nH, nW, g.mode === 'max' ? 1 : 0)));
   if (flagged && g.mode === 'average') redoPoolForward(rt, g, A, out);
 }
 
+/**
+ * Threads: over groups of images; where windows do not overlap down the rows (fH <= sH), also over
+ * rows of each image, a task zeroing and filling just its windows' rows of dA_prev (the last task
+ * also the rows below the last window).
+ */
 export function poolBackward(rt: WasmRuntime, g: PoolGeometry, A: TensorParts, dA: TensorParts, dAPrev: TensorParts, firstOnly: boolean): void {
-  const flagged = rt.kernels(g.dtype).pool_backward(off(A), off(dA), off(dAPrev), g.m, g.H, g.W, g.C, g.fH, g.fW, g.sH, g.sW, g.nH, g.nW,
-    g.mode === 'max' ? 1 : 0, firstOnly ? 1 : 0);
+  const k = rt.kernels(g.dtype);
+  const sz = g.dtype === 'float32' ? 4 : 8;
+  const pix = g.C * sz, xImage = g.H * g.W * pix, zImage = g.nH * g.nW * pix;
+  const isMax = g.mode === 'max' ? 1 : 0, first = firstOnly ? 1 : 0;
+  const rowsSplit = g.fH <= g.sH;
+  const parts = taskCount(rt.threads, poolWork(g), rowsSplit ? g.m * g.nH : g.m);
+  const flagged = rt.job('poolBackward', (add) => {
+    if (parts <= 1 || parts <= g.m || !rowsSplit) {
+      const groups = Math.min(parts, g.m);
+      for (let i = 0; i < groups; i++) {
+        const [a, b] = part(g.m, groups, i);
+        add(k.pool_backward, off(A) + a * xImage, off(dA) + a * zImage, off(dAPrev) + a * xImage, b - a, g.H, g.W, g.C, g.fH, g.fW, g.sH, g.sW, g.nH, g.nW, isMax, first);
+      }
+      return;
+    }
+    const pieces = Math.min(Math.ceil(parts / g.m), g.nH);
+    for (let n = 0; n < g.m; n++) {
+      for (let i = 0; i < pieces; i++) {
+        const [a, b] = part(g.nH, pieces, i);
+        const rows = i === pieces - 1 ? g.H - a * g.sH : (b - a) * g.sH;
+        const x = n * xImage + a * g.sH * g.W * pix;
+        add(k.pool_backward, off(A) + x, off(dA) + n * zImage + a * g.nW * pix, off(dAPrev) + x, 1, rows, g.W, g.C, g.fH, g.fW, g.sH, g.sW, b - a, g.nW, isMax, first);
+      }
+    }
+  });
   if (flagged) redoPoolBackward(rt, g, A, dA, dAPrev, firstOnly);
 }
 

@@ -5,6 +5,13 @@ import type { Storage, StorageOwner } from '../tensor.js';
 import type { DType, TypedArray } from '../types.js';
 import { Arena } from './arena.js';
 import { dtypeExports, type DTypeExports, type KernelExports } from './exports.js';
+import { ELEMENT_BLOCK, splitElements, taskCount } from './split.js';
+import type { ThreadPool } from './threads.js';
+
+/** A kernel export: numbers in, a flag (or nothing) out. */
+type Kernel = (...args: never[]) => number | void;
+/** Adds one task to a job: a kernel and its arguments. */
+export type AddTask = <F extends Kernel>(fn: F, ...args: Parameters<F>) => void;
 
 class WasmStorage implements Storage {
   tensors = 0;
@@ -29,9 +36,16 @@ export class WasmRuntime {
   /** Scratch bytes taken and kernel calls made since the runtime was made (the tests bound an op's work with it). */
   readonly work = { scratchBytes: 0, kernelCalls: 0 };
 
-  /** `limit`: the bytes the memory may grow to (its maximum, or what wasm32 addresses). */
-  constructor(exports: WebAssembly.Exports, memory: WebAssembly.Memory, limit: number) {
+  readonly #pool: ThreadPool | null;
+
+  /**
+   * `limit`: the bytes the memory may grow to (its maximum, or what wasm32 addresses); `pool`: the
+   * worker threads over the same (shared) memory, or null; `threadsNote`: why there are none where
+   * more than one thread was asked for.
+   */
+  constructor(exports: WebAssembly.Exports, memory: WebAssembly.Memory, limit: number, pool: ThreadPool | null, threadsNote: string | null) {
     this.memory = memory;
+    this.#pool = pool;
     this.k = exports as unknown as KernelExports;
     this.arena = new Arena(memory, this.k.heapBase(), limit);
     this.f32 = dtypeExports(exports, 'f32');
@@ -44,11 +58,57 @@ export class WasmRuntime {
       grows: () => arena.grows,
       buffer: () => memory.buffer,
       work: () => ({ ...this.work }),
+      threads: () => this.threads,
+      threadsNote: () => (this.threads > 1 ? null : (pool?.lost ?? threadsNote)),
+      dispose: () => pool?.dispose(),
+      terminateWorkerForTest: () => pool?.terminateWorkerForTest() ?? Promise.resolve(),
     };
+  }
+
+  /** Threads an op may split its work over (1 without workers). */
+  get threads(): number {
+    return this.#pool ? this.#pool.size : 1;
+  }
+
+  /**
+   * Runs the kernel calls that `tasks` adds as one job: on every thread when there are several (the
+   * caller takes tasks too and returns when all are done), else one after another here. Returns 1
+   * if a kernel returned 1 (a value it stored was not finite). The calls must not depend on one
+   * another: they run in any order, at once.
+   */
+  job(op: string, tasks: (add: AddTask) => void): number {
+    const pool = this.#pool;
+    if (pool && pool.size > 1) {
+      pool.begin();
+      let n = 0;
+      tasks((fn, ...args) => {
+        pool.add(fn as never, args as unknown as number[]);
+        n++;
+      });
+      this.work.kernelCalls += n;
+      return pool.run(op);
+    }
+    let flags = 0;
+    tasks((fn, ...args) => {
+      this.work.kernelCalls++;
+      if ((fn as unknown as (...a: unknown[]) => unknown)(...args)) flags = 1;
+    });
+    return flags;
   }
 
   kernels(dtype: DType): DTypeExports {
     return dtype === 'float32' ? this.f32 : this.f64;
+  }
+
+  /**
+   * An elementwise kernel over n elements of `bytes` each: `call(add, first, count)` adds the call
+   * for elements [first, first + count); split over the threads when n is large. Returns the OR of
+   * the calls' results.
+   */
+  elementwise(op: string, n: number, call: (add: AddTask, first: number, count: number) => void): number {
+    const parts = taskCount(this.threads, n, Math.ceil(n / ELEMENT_BLOCK));
+    if (parts <= 1) return this.job(op, (add) => call(add, 0, n));
+    return this.job(op, (add) => splitElements(parts, n, ELEMENT_BLOCK, (first, count) => call(add, first, count)));
   }
 
   /** Runs body with scratch blocks of the given byte sizes (at most 4), freed afterwards whatever happens. */

@@ -1,0 +1,88 @@
+// How an op's work is cut into tasks for the threads. Every cut here leaves each output element
+// computed by the same instructions in the same order as the uncut call (the kernels compute an
+// output pixel, a filter-gradient tile or an element on its own), so the result is the same bits
+// for any number of threads; the tests check it.
+
+/**
+ * Multiply-adds (or element visits) below which an op stays on the calling thread, and the least a
+ * task gets. Waking a worker and waiting for it costs a few tens of microseconds here; 2^19
+ * multiply-adds take about as long on one core, so an op is split only when each thread's share
+ * is several times that. (Measured with `npm run bench -- --only threads`.)
+ */
+export const MIN_TASK_WORK = 1 << 19;
+
+/** Tasks a thread gets when there is enough work: a few, so a thread that falls behind is helped. */
+const TASKS_PER_THREAD = 3;
+
+/** How many tasks `work` is worth on `threads` threads, given `units` it can be cut into (1: run as one call). */
+export function taskCount(threads: number, work: number, units: number): number {
+  if (threads <= 1 || work < 2 * MIN_TASK_WORK) return 1;
+  return Math.max(1, Math.min(units, threads * TASKS_PER_THREAD, Math.floor(work / MIN_TASK_WORK)));
+}
+
+/** [begin, end) of part i of n near-equal parts of `total`. */
+export function part(total: number, parts: number, i: number): [number, number] {
+  return [Math.floor((total * i) / parts), Math.floor((total * (i + 1)) / parts)];
+}
+
+/** Byte steps of a convolve-like call: to the next image, the next output row, the next output pixel, on each side. */
+export interface PixelSteps {
+  xImage: number;
+  xRow: number;
+  xPixel: number;
+  zImage: number;
+  zRow: number;
+  zPixel: number;
+}
+
+/**
+ * Cuts the output pixels (m, nH, nW) of a call into about `parts` pieces: groups of whole images
+ * where there are enough images, else rows of each image, else (one row) columns. `each` gets the
+ * byte offsets to add on each side, and the piece's m, nH and nW.
+ */
+export function splitPixels(parts: number, m: number, nH: number, nW: number, steps: PixelSteps,
+  each: (dx: number, dz: number, m: number, nH: number, nW: number) => void): void {
+  if (parts <= 1) return each(0, 0, m, nH, nW);
+  if (m >= parts || (nH === 1 && nW === 1)) {
+    const groups = Math.min(parts, m);
+    for (let i = 0; i < groups; i++) {
+      const [a, b] = part(m, groups, i);
+      each(a * steps.xImage, a * steps.zImage, b - a, nH, nW);
+    }
+    return;
+  }
+  const perImage = Math.ceil(parts / m);
+  for (let n = 0; n < m; n++) {
+    if (nH > 1) {
+      const pieces = Math.min(perImage, nH);
+      for (let i = 0; i < pieces; i++) {
+        const [a, b] = part(nH, pieces, i);
+        each(n * steps.xImage + a * steps.xRow, n * steps.zImage + a * steps.zRow, 1, b - a, nW);
+      }
+    } else {
+      const pieces = Math.min(perImage, nW);
+      for (let i = 0; i < pieces; i++) {
+        const [a, b] = part(nW, pieces, i);
+        each(n * steps.xImage + a * steps.xPixel, n * steps.zImage + a * steps.zPixel, 1, 1, b - a);
+      }
+    }
+  }
+}
+
+/**
+ * Cuts n elements into about `parts` ranges of whole blocks of `block` elements (so every vector a
+ * kernel loads lies where it would in the uncut call); `each` gets the first element and the count.
+ */
+export function splitElements(parts: number, n: number, block: number, each: (first: number, count: number) => void): void {
+  const blocks = Math.ceil(n / block);
+  const pieces = Math.min(parts, blocks);
+  if (pieces <= 1) return each(0, n);
+  for (let i = 0; i < pieces; i++) {
+    const [a, b] = part(blocks, pieces, i);
+    const first = a * block;
+    each(first, Math.min(n, b * block) - first);
+  }
+}
+
+/** Elements a block of an elementwise kernel's split: 64 (a whole number of vectors, and a cache line's worth of float64). */
+export const ELEMENT_BLOCK = 64;

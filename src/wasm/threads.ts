@@ -1,0 +1,378 @@
+// Threads: workers that run kernel calls over the backend's one shared linear memory, so an op can
+// split its work into tasks (ranges of output rows, images, channel blocks or elements) that the
+// calling thread and the workers take in turn. The API stays synchronous: the caller takes tasks
+// too, then waits for the rest (Atomics.wait where it may block; a spin on a browser's main thread,
+// which may not, as emscripten's pthreads do).
+//
+// A job is written into a small SharedArrayBuffer: each task is one kernel call (an index into the
+// module's exports and its numeric arguments). Workers sleep on a generation counter, claim tasks
+// with an atomic counter, and the one that finishes the last task wakes the caller. Which thread
+// runs a task never changes what it computes: the tasks of an op are decided by its shapes alone,
+// so 1, 2 or 8 threads give the same bits.
+//
+// Workers are made from an inline source (a Blob URL in browsers, an eval'd worker_threads script
+// in Node): no file to locate, so it works unchanged in Node, a plain page and a bundler's output. A
+// strict Content-Security-Policy must allow `worker-src blob:` for threads (the backend falls back
+// to one thread where the worker cannot start).
+import { CnnThreadError } from '../errors.js';
+
+/** Slots of the control words (Int32). */
+const GENERATION = 0; // bumped for each job: workers sleep on it
+const NEXT = 1; // the next task to claim
+const COUNT = 2; // tasks in the job
+const LEFT = 3; // tasks not finished
+const FLAGS = 4; // OR of the kernels' results (1: a value was not finite)
+const FAILED = 5; // 1 + the index of a task that threw
+const STOP = 6; // 1: workers exit
+const MESSAGE = 16; // a failed task's error message: its length, then UTF-16 code units
+const MESSAGE_UNITS = 240;
+const CONTROL_BYTES = 1024;
+/** Claims made while no job is open land past any task: a worker late from the last job then takes nothing. */
+const CLOSED = 1 << 30;
+/** Each task: kernel index, argument count, then the arguments (Float64). */
+const TASK_SLOTS = 24;
+export const MAX_ARGS = TASK_SLOTS - 2;
+export const MAX_TASKS = 1024;
+
+/** How long the caller waits for a task a worker took before it calls that worker lost. */
+const STALL_MS = 10_000;
+
+type Kernel = (...args: number[]) => number | void;
+
+/** The worker's program. Self-contained (it is sent as source): it uses nothing from this module's scope. */
+function workerMain(): void {
+  /* eslint-disable */
+  const g = globalThis as any;
+  const node = typeof g.self === 'undefined';
+  const port = node ? g.process.getBuiltinModule('node:worker_threads').parentPort : g.self;
+  const listen = (f: (data: any) => void) => (node ? port.on('message', f) : (port.onmessage = (e: MessageEvent) => f(e.data)));
+  listen(function init(data: any) {
+    if (data.type !== 'init') return;
+    let ctl: Int32Array, tasks: Float64Array, fns: Kernel[];
+    try {
+      const instance = new WebAssembly.Instance(data.module, { env: { memory: data.memory } });
+      fns = data.names.map((n: string) => instance.exports[n]);
+      ctl = new Int32Array(data.control, 0, data.controlBytes / 4);
+      tasks = new Float64Array(data.control, data.controlBytes);
+    } catch (e) {
+      port.postMessage({ type: 'failed', message: String(e && (e as Error).message || e) });
+      return;
+    }
+    port.postMessage({ type: 'ready' });
+    const [GENERATION, NEXT, COUNT, LEFT, FLAGS, FAILED, STOP, MESSAGE, MESSAGE_UNITS, TASK_SLOTS] = data.slots;
+    let seen = Atomics.load(ctl, GENERATION);
+    for (;;) {
+      Atomics.wait(ctl, GENERATION, seen);
+      seen = Atomics.load(ctl, GENERATION);
+      if (Atomics.load(ctl, STOP)) break;
+      for (;;) {
+        const i = Atomics.add(ctl, NEXT, 1);
+        if (i >= Atomics.load(ctl, COUNT)) break;
+        const at = i * TASK_SLOTS;
+        try {
+          const argc = tasks[at + 1]!;
+          const args = new Array(argc);
+          for (let a = 0; a < argc; a++) args[a] = tasks[at + 2 + a];
+          if (fns[tasks[at]!]!.apply(null, args)) Atomics.or(ctl, FLAGS, 1);
+        } catch (e) {
+          if (Atomics.compareExchange(ctl, FAILED, 0, i + 1) === 0) {
+            const text = String(e && (e as Error).message || e).slice(0, MESSAGE_UNITS);
+            for (let c = 0; c < text.length; c++) ctl[MESSAGE + 1 + c] = text.charCodeAt(c);
+            Atomics.store(ctl, MESSAGE, text.length);
+          }
+        }
+        if (Atomics.sub(ctl, LEFT, 1) === 1) Atomics.notify(ctl, LEFT);
+      }
+    }
+    if (node) port.close();
+    else g.close();
+  });
+  /* eslint-enable */
+}
+
+const WORKER_SOURCE = `(${workerMain.toString()})();`;
+
+/** The engine's worker: Node's worker_threads (reached without an import, so bundlers see none) or the Web's. */
+interface WorkerHandle {
+  post(message: unknown): void;
+  /** Listens for messages until `f` returns true (a listener would keep a Node process alive). */
+  onMessage(f: (data: { type: string; message?: string }) => boolean): void;
+  onExit(f: (why: string) => void): void;
+  terminate(): void;
+}
+
+function nodeWorkerThreads(): { Worker: new (source: string, options: { eval: true }) => NodeWorkerLike } | null {
+  const process = (globalThis as { process?: { getBuiltinModule?: (name: string) => unknown } }).process;
+  return (process?.getBuiltinModule?.('node:worker_threads') as ReturnType<typeof nodeWorkerThreads>) ?? null;
+}
+
+interface NodeWorkerLike {
+  postMessage(message: unknown): void;
+  on(event: string, f: (value: never) => void): void;
+  off(event: string, f: (value: never) => void): void;
+  unref(): void;
+  terminate(): Promise<number>;
+}
+
+function startWorker(): WorkerHandle {
+  const wt = nodeWorkerThreads();
+  if (wt) {
+    const w = new wt.Worker(WORKER_SOURCE, { eval: true });
+    // a process whose code is done exits without disposing the backend
+    w.unref();
+    return {
+      post: (m) => w.postMessage(m),
+      onMessage: (f) => {
+        const listener = (data: never) => {
+          if (f(data)) w.off('message', listener);
+        };
+        w.on('message', listener);
+      },
+      onExit: (f) => {
+        w.on('error', ((e: Error) => f(`it failed: ${e.message}`)) as (v: never) => void);
+        w.on('exit', ((code: number) => f(`it exited with code ${code}`)) as (v: never) => void);
+      },
+      terminate: () => void w.terminate(),
+    };
+  }
+  const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }));
+  try {
+    const w = new Worker(url);
+    return {
+      post: (m) => w.postMessage(m),
+      onMessage: (f) => {
+        const listener = (e: MessageEvent) => {
+          if (f(e.data)) w.removeEventListener('message', listener);
+        };
+        w.addEventListener('message', listener);
+      },
+      onExit: (f) => w.addEventListener('error', (e) => f(`it failed: ${e.message || 'error event'}`)),
+      terminate: () => w.terminate(),
+    };
+  } finally {
+    // the worker has fetched its script by the time it posts anything; revoking now is allowed once it started loading
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  }
+}
+
+/** Whether this thread may block in Atomics.wait (not a browser's main thread). */
+function canBlock(): boolean {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether shared memory can be used here: SharedArrayBuffer exists and, in a browser, the page is cross-origin isolated. */
+export function sharedMemoryAvailable(): boolean {
+  const g = globalThis as { SharedArrayBuffer?: unknown; crossOriginIsolated?: boolean };
+  if (typeof g.SharedArrayBuffer !== 'function' || typeof Atomics !== 'object') return false;
+  return g.crossOriginIsolated !== false;
+}
+
+/** Whether workers can be made here (Node's worker_threads, or Worker and Blob URLs). */
+export function workersAvailable(): boolean {
+  if (nodeWorkerThreads()) return true;
+  const g = globalThis as { Worker?: unknown; Blob?: unknown; URL?: { createObjectURL?: unknown } };
+  return typeof g.Worker === 'function' && typeof g.Blob === 'function' && typeof g.URL?.createObjectURL === 'function';
+}
+
+/**
+ * Threads over one shared memory: the calling thread and `size - 1` workers. Made by start();
+ * while `size` is 1 (no workers, or after one was lost) every job runs on the calling thread.
+ */
+export class ThreadPool {
+  #workers: WorkerHandle[];
+  readonly #control: Int32Array;
+  readonly #tasks: Float64Array;
+  readonly #fns: Kernel[];
+  readonly #ids: Map<Kernel, number>;
+  readonly #block = canBlock();
+  /** Why the pool stopped using its workers (a worker exited or failed), or null. */
+  #lost: string | null = null;
+  #count = 0;
+
+  private constructor(workers: WorkerHandle[], control: SharedArrayBuffer, fns: Kernel[], ids: Map<Kernel, number>) {
+    this.#workers = workers;
+    this.#control = new Int32Array(control, 0, CONTROL_BYTES / 4);
+    this.#tasks = new Float64Array(control, CONTROL_BYTES);
+    this.#fns = fns;
+    this.#ids = ids;
+    Atomics.store(this.#control, NEXT, CLOSED);
+    for (const w of workers) w.onExit((why) => this.#lose(`a worker thread stopped (${why})`));
+  }
+
+  /**
+   * Starts `threads - 1` workers, each instantiating `module` over `memory`, and resolves when all
+   * are ready. A worker that fails to start, or takes longer than `timeoutMs`, leaves a pool of
+   * one thread (its reason in `lost`).
+   */
+  static async start(module: WebAssembly.Module, memory: WebAssembly.Memory, exports: WebAssembly.Exports, threads: number, timeoutMs = 20_000): Promise<ThreadPool> {
+    const names = Object.keys(exports).filter((n) => typeof exports[n] === 'function');
+    const fns = names.map((n) => exports[n] as Kernel);
+    const ids = new Map(fns.map((f, i) => [f, i]));
+    const control = new SharedArrayBuffer(CONTROL_BYTES + MAX_TASKS * TASK_SLOTS * 8);
+    const workers: WorkerHandle[] = [];
+    let failure: string | null = null;
+    try {
+      for (let i = 1; i < threads; i++) workers.push(startWorker());
+    } catch (e) {
+      failure = `a worker could not be made (${(e as Error).message})`;
+    }
+    if (!failure) {
+      const slots = [GENERATION, NEXT, COUNT, LEFT, FLAGS, FAILED, STOP, MESSAGE, MESSAGE_UNITS, TASK_SLOTS];
+      const ready = workers.map((w) => new Promise<void>((resolve, reject) => {
+        w.onMessage((m) => {
+          if (m.type === 'ready') resolve();
+          else if (m.type === 'failed') reject(new Error(m.message));
+          return true;
+        });
+        w.onExit((why) => reject(new Error(why)));
+        w.post({ type: 'init', module, memory, control, controlBytes: CONTROL_BYTES, names, slots });
+      }));
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`not ready after ${timeoutMs} ms`)), timeoutMs);
+      });
+      try {
+        await Promise.race([Promise.all(ready), late]);
+      } catch (e) {
+        failure = `a worker did not start (${(e as Error).message})`;
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    const pool = new ThreadPool(workers, control, fns, ids);
+    if (failure) pool.#lose(failure);
+    return pool;
+  }
+
+  /** Threads that run jobs: the caller and its live workers. */
+  get size(): number {
+    return this.#lost ? 1 : this.#workers.length + 1;
+  }
+
+  /** Why the workers are no longer used, or null. */
+  get lost(): string | null {
+    return this.#lost;
+  }
+
+  #lose(why: string): void {
+    if (this.#lost) return;
+    this.#lost = why;
+    this.#stopWorkers();
+  }
+
+  #stopWorkers(): void {
+    Atomics.store(this.#control, STOP, 1);
+    Atomics.add(this.#control, GENERATION, 1);
+    Atomics.notify(this.#control, GENERATION);
+    for (const w of this.#workers) w.terminate();
+    this.#workers = [];
+  }
+
+  /** Ends the workers; later jobs run on the calling thread. */
+  dispose(): void {
+    this.#lose('the backend was disposed');
+  }
+
+  /** @internal For the tests: stops a worker as if its thread died; resolves once the pool has noticed. */
+  terminateWorkerForTest(): Promise<void> {
+    const w = this.#workers[0];
+    if (!w) return Promise.resolve();
+    return new Promise((resolve) => {
+      w.onExit(() => resolve());
+      w.terminate();
+    });
+  }
+
+  /** Starts a job: add its tasks, then run() it. */
+  begin(): void {
+    this.#count = 0;
+  }
+
+  /** Adds a task: one call of kernel `fn` (an export of the module) with these arguments. */
+  add(fn: Kernel, args: ArrayLike<number>): void {
+    const id = this.#ids.get(fn);
+    if (id === undefined || args.length > MAX_ARGS || this.#count >= MAX_TASKS) throw new Error('internal: a task the pool cannot hold');
+    const at = this.#count++ * TASK_SLOTS;
+    this.#tasks[at] = id;
+    this.#tasks[at + 1] = args.length;
+    for (let a = 0; a < args.length; a++) this.#tasks[at + 2 + a] = args[a]!;
+  }
+
+  /**
+   * Runs the job's tasks on every thread, the caller's included, and returns the OR of their
+   * results (1 where a kernel stored a value that is not finite). Throws where a task threw or a
+   * worker stopped answering; the pool then runs on one thread.
+   */
+  run(op: string): number {
+    const ctl = this.#control, count = this.#count;
+    if (count === 0) return 0;
+    Atomics.store(ctl, FLAGS, 0);
+    Atomics.store(ctl, FAILED, 0);
+    Atomics.store(ctl, COUNT, count);
+    Atomics.store(ctl, LEFT, count);
+    Atomics.store(ctl, NEXT, 0);
+    if (this.#workers.length > 0 && !this.#lost) {
+      Atomics.add(ctl, GENERATION, 1);
+      Atomics.notify(ctl, GENERATION);
+    }
+    let flags = 0, error: unknown = null, failedTask = -1;
+    for (;;) {
+      const i = Atomics.add(ctl, NEXT, 1);
+      if (i >= count) break;
+      const at = i * TASK_SLOTS;
+      try {
+        const argc = this.#tasks[at + 1]!;
+        const args: number[] = new Array(argc);
+        for (let a = 0; a < argc; a++) args[a] = this.#tasks[at + 2 + a]!;
+        if (this.#fns[this.#tasks[at]!]!(...args)) flags = 1;
+      } catch (e) {
+        if (error === null) {
+          error = e;
+          failedTask = i;
+        }
+      }
+      Atomics.sub(ctl, LEFT, 1);
+    }
+    this.#wait(op);
+    Atomics.store(ctl, NEXT, CLOSED);
+    if (error !== null) throw error;
+    const failed = Atomics.load(ctl, FAILED);
+    if (failed !== 0 && failedTask < 0) {
+      const n = Atomics.load(ctl, MESSAGE);
+      let text = '';
+      for (let c = 0; c < n; c++) text += String.fromCharCode(ctl[MESSAGE + 1 + c]!);
+      throw new CnnThreadError(`${op}: a worker thread failed in task ${failed - 1} (${text})`);
+    }
+    return flags | Atomics.load(ctl, FLAGS);
+  }
+
+  /** Waits until no task is left: blocking where this thread may, spinning where it may not. */
+  #wait(op: string): void {
+    const ctl = this.#control;
+    let left = Atomics.load(ctl, LEFT);
+    if (left === 0) return;
+    const started = performance.now();
+    let lastLeft = left, lastChange = started;
+    while (left !== 0) {
+      if (this.#block) Atomics.wait(ctl, LEFT, left, 100);
+      left = Atomics.load(ctl, LEFT);
+      const now = performance.now();
+      if (left !== lastLeft) {
+        lastLeft = left;
+        lastChange = now;
+      } else if (now - lastChange > STALL_MS) {
+        // a task that a worker took has not finished in STALL_MS with nothing else left to do: the
+        // worker was stopped (or its thread died) mid-task; what that task writes is unknown
+        const why = `${op}: a worker thread took a task and did not finish it within ${STALL_MS / 1000} s (the worker was stopped or its thread died); this op's output is not valid, and the backend now runs on one thread`;
+        this.#lose(why);
+        Atomics.store(ctl, NEXT, CLOSED);
+        throw new CnnThreadError(why);
+      }
+    }
+  }
+}

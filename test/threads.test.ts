@@ -1,0 +1,197 @@
+// Threads: the shared-memory module is AssemblyScript's own --sharedMemory build; every op gives the
+// same bits on 1, 2, 3 and 8 threads (random geometries large enough to be split, both dtypes,
+// special values included); threads options, features and dispose; a lost worker makes the next op
+// fall back to one thread within seconds; a script that never disposes its backend exits.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBackend, type Backend, type DType, type Tensor } from '../src/index.js';
+import { sharedMemoryVariant } from '../src/wasm/module.js';
+import { BUILD, expectExact, rng } from './helpers.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const COUNTS = [1, 2, 3, 8];
+let backends: Backend[] = [];
+
+beforeAll(async () => {
+  backends = await Promise.all(COUNTS.map((threads) => createBackend('wasm', { simd: BUILD, threads })));
+  backends.forEach((be, i) => expect(be.features.threads, `threads: ${COUNTS[i]}`).toBe(COUNTS[i]));
+});
+afterAll(() => backends.forEach((be) => be.dispose()));
+
+it('the shared-memory module is byte for byte what AssemblyScript compiles with --sharedMemory', () => {
+  const plain = readFileSync(`${root}/build/wasm/cnn.simd.wasm`);
+  const shared = readFileSync(`${root}/build/wasm/cnn.simd-threads.wasm`);
+  expect(Buffer.compare(Buffer.from(sharedMemoryVariant(plain)), shared)).toBe(0);
+});
+
+/** Seeded values, with a sprinkle of special values when `special`. */
+function values(seed: number, n: number, special = false): Float64Array {
+  const rand = rng(seed);
+  const out = Float64Array.from({ length: n }, () => 2 * rand() - 1);
+  if (special) for (let i = 0; i < 6; i++) out[Math.floor(rand() * n)] = [NaN, Infinity, -Infinity][i % 3]!;
+  return out;
+}
+
+const kernelCalls = (be: Backend) => (be as unknown as { work(): { kernelCalls: number } }).work().kernelCalls;
+
+/**
+ * Runs `ops` on every backend and checks each output is bitwise the one-thread backend's, and that
+ * the work was split (more kernel calls on 8 threads than on 1).
+ */
+function sameOnEveryCount(label: string, ops: (be: Backend) => Record<string, Tensor | number>): void {
+  const calls: number[] = [];
+  const outputs = backends.map((be) => be.tidy(() => {
+    const before = kernelCalls(be);
+    const out = ops(be);
+    calls.push(kernelCalls(be) - before);
+    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, typeof v === 'number' ? [v] : Array.from(v.data)]));
+  }));
+  expect(calls[COUNTS.length - 1], `${label}: kernel calls on 8 threads vs 1`).toBeGreaterThan(calls[0]!);
+  for (let i = 1; i < backends.length; i++) {
+    for (const name of Object.keys(outputs[0]!)) expectExact(outputs[i]![name]!, outputs[0]![name]!, `${label}: ${name} on ${COUNTS[i]} threads`);
+  }
+}
+
+describe.each(['float32', 'float64'] as DType[])('every op gives the same bits on 1, 2, 3 and 8 threads (%s)', (dtype) => {
+  it('convolution forward and backward, random geometries, padding modes, strides and a fused ReLU', () => {
+    const rand = rng(dtype === 'float32' ? 11 : 12);
+    const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
+    for (let c = 0; c < 8; c++) {
+      const f = int(1, 5), s = int(1, 3);
+      const H = int(f + 8, 36), W = int(f + 8, 36), C = int(3, 19), N = int(5, 21);
+      const pad = (['same', 'valid', int(0, 2)] as const)[int(0, 2)]!;
+      // enough images that the work is split (every gradient's multiply-adds, about those of the forward pass)
+      const out = (n: number) => (pad === 'same' ? Math.ceil(n / s) : Math.floor((n + 2 * (pad === 'valid' ? 0 : pad) - f) / s) + 1);
+      let m = [1, 2, 3, 5][int(0, 3)]!;
+      while (m * out(H) * out(W) * f * f * C * N < 1 << 21) m++;
+      const activation = c % 2 ? 'relu' : 'linear';
+      const seed = 100 * c;
+      sameOnEveryCount(`conv ${m}x${H}x${W}x${C} f${f} s${s} pad ${pad} -> ${N} ${activation}`, (be) => {
+        const A = be.tensor([m, H, W, C], values(seed, m * H * W * C, c === 3), dtype);
+        const Wt = be.tensor([f, f, C, N], values(seed + 1, f * f * C * N), dtype);
+        const b = be.tensor([1, 1, 1, N], values(seed + 2, N), dtype);
+        const { Z, cache } = be.convForward(A, Wt, b, { stride: s, pad, activation });
+        const dZ = be.tensor(Z.shape, values(seed + 3, Z.size, c === 5), dtype);
+        const g = be.convBackward(dZ, cache);
+        return { Z, dA: g.dA, dW: g.dW, db: g.db, dAonly: be.convBackwardInput(dZ, cache), dWonly: be.convBackwardFilter(dZ, cache).dW };
+      });
+    }
+  });
+
+  it('pooling forward and backward: images, rows of one image, overlapping windows, special values', () => {
+    const cases = [
+      { shape: [4, 64, 64, 64], f: 2, s: 2 },
+      { shape: [3, 48, 50, 72], f: 3, s: 2 },
+      { shape: [1, 134, 126, 64], f: 2, s: 2 },
+      { shape: [1, 129, 131, 64], f: 3, s: 2 },
+      { shape: [1, 100, 90, 120], f: 3, s: 3 },
+    ];
+    cases.forEach(({ shape, f, s }, c) => {
+      const n = shape.reduce((a, b) => a * b, 1);
+      sameOnEveryCount(`pool ${shape.join('x')} f${f} s${s}`, (be) => {
+        const A = be.tensor(shape, values(c, n, c === 1), dtype);
+        const out: Record<string, Tensor> = {};
+        for (const mode of ['max', 'average'] as const) {
+          const { A: P, cache } = be.poolForward(A, { f, stride: s }, mode);
+          const dP = be.tensor(P.shape, values(c + 50, P.size), dtype);
+          out[`${mode} A`] = P;
+          out[`${mode} dA_prev`] = be.poolBackward(dP, cache, mode);
+          if (mode === 'max') out['max dA_prev first'] = be.poolBackward(dP, cache, mode, { ties: 'first' });
+        }
+        return out;
+      });
+    });
+  });
+
+  it('dense, relu, softmax cross-entropy, the optimizers, zero padding and filling', () => {
+    sameOnEveryCount('dense and the rest', (be) => {
+      const X = be.tensor([96, 600], values(1, 96 * 600, true), dtype);
+      const W = be.tensor([600, 70], values(2, 600 * 70), dtype);
+      const b = be.tensor([1, 70], values(3, 70), dtype);
+      const { Z, cache } = be.denseForward(X, W, b, { activation: 'relu' });
+      const g = be.denseBackward(be.tensor(Z.shape, values(4, Z.size), dtype), cache);
+      const big = be.tensor([1 << 20], values(5, 1 << 20, true), dtype);
+      const { Y, cache: rc } = be.relu(big);
+      const dX = be.reluBackward(be.tensor(Y.shape, values(6, Y.size), dtype), rc);
+      const { loss, dLogits } = be.softmaxCrossEntropy(be.tensor([256, 1000], values(7, 256000), dtype), Array.from({ length: 256 }, (_, i) => i % 1000));
+      const p = be.tensor([1 << 20], values(8, 1 << 20), dtype), q = be.tensor([1 << 20], values(8, 1 << 20), dtype);
+      const grad = be.tensor([1 << 20], values(9, 1 << 20), dtype);
+      const state = be.adamState([p]);
+      be.adam([p], [grad], state, { learningRate: 0.01 });
+      be.adam([p], [grad], state, { learningRate: 0.01 });
+      const velocity = be.sgdState([q]);
+      be.sgd([q], [grad], { learningRate: 0.1, momentum: 0.9, state: velocity });
+      const padded = be.zeroPad(be.tensor([6, 40, 40, 64], values(10, 6 * 40 * 40 * 64), dtype), [3, 2]);
+      const zeros = be.tensor([1 << 20], null, dtype);
+      return { Z, dX: g.dX, dW: g.dW, db: g.db, Y, dRelu: dX, loss, dLogits, p, m: state.m[0]!, v: state.v[0]!, q, velocity: velocity.velocities[0]!, padded, zeros };
+    });
+  });
+});
+
+describe('options and features', () => {
+  it("threads: 'auto' takes the machine's parallelism (at most 8); 'js' runs one; bad counts are refused", async () => {
+    const { availableParallelism } = await import('node:os');
+    const auto = await createBackend('wasm');
+    expect(auto.features.threads).toBe(Math.min(8, availableParallelism()));
+    expect(auto.features.threadsNote).toBeNull();
+    auto.dispose();
+    expect((await createBackend('js')).features.threads).toBe(1);
+    await expect(createBackend('js', { threads: 2 })).rejects.toThrow(/createBackend: options\.threads/);
+    for (const bad of [0, 1.5, 65, '2', -1]) {
+      await expect(createBackend('wasm', { threads: bad as never })).rejects.toThrow(/createBackend: options\.threads/);
+    }
+  });
+
+  it('dispose ends the workers: later ops throw, earlier tensors stay readable; Symbol.dispose does the same', async () => {
+    const be = await createBackend('wasm', { threads: 2 });
+    const t = be.tensor([3], [1, 2, 3]);
+    be.dispose();
+    expect(Array.from(t.data)).toEqual([1, 2, 3]);
+    expect(() => be.relu(t)).toThrow(/relu: backend: expected a live backend/);
+    expect(() => be.tensor([1])).toThrow(/tensor: backend/);
+    be.dispose(); // twice is fine
+    const other = await createBackend('wasm', { threads: 2 });
+    other[Symbol.dispose]();
+    expect(() => other.tensor([1])).toThrow(/backend/);
+  });
+
+  it('a memory maximum is kept with threads too', async () => {
+    const be = await createBackend('wasm', { threads: 2, memory: { initial: 1 << 20, maximum: 8 << 20 } });
+    expect(be.features.threads).toBe(2);
+    expect(() => be.tensor([4 << 20])).toThrow(/8388608 bytes/);
+    expect(be.tensor([1 << 20]).size).toBe(1 << 20);
+    be.dispose();
+  });
+});
+
+describe('failure', () => {
+  it('a worker stopped on purpose: the next op runs on one thread, with the same result, within seconds', async () => {
+    const be = await createBackend('wasm', { threads: 2 });
+    const A = be.tensor([4, 40, 40, 16], values(1, 4 * 40 * 40 * 16));
+    const W = be.tensor([3, 3, 16, 16], values(2, 3 * 3 * 16 * 16));
+    const b = be.tensor([1, 1, 1, 16]);
+    const before = Array.from(be.convForward(A, W, b, { stride: 1, pad: 1 }).Z.data);
+    await (be as unknown as { terminateWorkerForTest(): Promise<void> }).terminateWorkerForTest();
+    const started = performance.now();
+    const after = Array.from(be.convForward(A, W, b, { stride: 1, pad: 1 }).Z.data);
+    expect(performance.now() - started).toBeLessThan(5000);
+    expectExact(after, before, 'conv after the worker stopped');
+    expect(be.features.threads).toBe(1);
+    expect(be.features.threadsNote).toMatch(/worker thread stopped/);
+  });
+
+  it('a script that never disposes its backend exits', () => {
+    const script = `
+      const { createBackend } = await import(${JSON.stringify(`${root}/build/lib/index.js`)});
+      const be = await createBackend('wasm', { threads: 2 });
+      const A = be.tensor([4, 40, 40, 16]);
+      be.convForward(A, be.tensor([3, 3, 16, 16]), be.tensor([1, 1, 1, 16]), { stride: 1, pad: 1 });
+      console.log('threads', be.features.threads);`;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000, encoding: 'utf8' });
+    expect(run.error).toBeUndefined();
+    expect(run.status).toBe(0);
+    expect(run.stdout.trim()).toBe('threads 2');
+  });
+});

@@ -1,5 +1,6 @@
 // The package as a user gets it: `npm pack` (which runs `prepare`, the incremental build), then the
-// tarball installed offline into a fresh project in the system's temp folder, and there
+// tarball installed into a fresh project in the system's temp folder (from npm's cache; the
+// registry is asked only for what the cache lacks, onnx-proto's packages after a plain npm ci), and there
 //   - the tarball's contents: the built library, README, LICENSE and BENCHMARKS.md; no source maps,
 //     no TypeScript sources, no base64 in a declaration file;
 //   - Node: `import` and `require()` of 'cnn-wasm'; convForward on 'wasm' and 'js' agree;
@@ -9,7 +10,7 @@
 //     run in headless Chromium, computes a known convolution on 'wasm' on the main thread and in a
 //     module worker.
 // The TypeScript compiler and Vite are this repository's (devDependencies); the temp project gets
-// only the tarball, so nothing is fetched. The temp folder is removed afterwards.
+// the tarball and its one dependency (onnx-proto, for cnn-wasm/onnx). The temp folder is removed afterwards.
 import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -60,7 +61,7 @@ beforeAll(async () => {
   app = join(tmp, 'app');
   cpSync(fixtures, app, { recursive: true });
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'cnn-wasm-consumer', private: true, type: 'module' }, null, 2));
-  await run('npm', ['install', '--offline', '--no-audit', '--no-fund', `../${tarball}`], app);
+  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', `../${tarball}`], app);
 }, 300_000);
 
 afterAll(() => {

@@ -37,18 +37,20 @@ export function zeroPad(
  * sits at row top, column left of an outH x outW grid with a zero border. A kernel that reads a
  * few channels of many pixels then reads contiguous memory. Reads x once, in order; writes each
  * byte of out once.
+ * Blocks lie `stride` bytes apart (0: m * outH * outW * blockBytes, these images alone), so that
+ * threads can each write some of the images, or some of the pixels of a single row, of one layout.
  * REQUIRES: blockBytes a multiple of 16, pixelBytes a multiple of 4; top + H <= outH,
- * left + W <= outW; out holds ceil(pixelBytes / blockBytes) * m * outH * outW * blockBytes bytes.
+ * left + W <= outW; out holds ceil(pixelBytes / blockBytes) blocks of stride bytes.
  */
 export function packBlocks(
   x: usize, out: usize, m: i32, H: i32, W: i32, pixelBytes: i32, blockBytes: i32,
-  outH: i32, outW: i32, top: i32, left: i32,
+  outH: i32, outW: i32, top: i32, left: i32, stride: usize,
 ): void {
   const blk = <usize>blockBytes;
   const full = pixelBytes / blockBytes; // blocks whose bytes all come from x
   const tailBytes = <usize>(pixelBytes - full * blockBytes);
   const blocks = full + (tailBytes > 0 ? 1 : 0);
-  const blockStride = <usize>m * <usize>outH * <usize>outW * blk;
+  const blockStride = stride != 0 ? stride : <usize>m * <usize>outH * <usize>outW * blk;
   const zero = v128.splat<i32>(0);
   let src = x, dst = out;
   for (let n = 0; n < m; n++) {

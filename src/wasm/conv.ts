@@ -10,7 +10,7 @@ import type { TensorParts } from '../tensor.js';
 import type { DTypeExports } from './exports.js';
 import { nonFinite, redoConvForward, redoFilterGradient, redoInputGradient } from './redo.js';
 import type { WasmRuntime } from './runtime.js';
-import { splitElements, splitPixels, taskCount } from './split.js';
+import { COPY_WEIGHT, splitElements, splitPixels, taskCount } from './split.js';
 
 const off = (t: TensorParts) => t.storage.offset;
 const bytesOf = (t: TensorParts) => (t.dtype === 'float32' ? 4 : 8);
@@ -72,7 +72,7 @@ function withPaddedInput(rt: WasmRuntime, op: string, g: ConvGeometry, A: Tensor
     if (blocked) {
       // channel blocks of the padded input, for the filter gradient
       rt.scratch(op, [g.m * g.Hp * g.Wp * Cpad * sz], (xb) => {
-        rt.k.packBlocks(off(A), xb, g.m, g.H, g.W, pixel, FILTER_CHANNEL_BLOCK * sz, g.Hp, g.Wp, g.padTop, g.padLeft);
+        packImages(rt, op, off(A), xb, g.m, g.H, g.W, pixel, FILTER_CHANNEL_BLOCK * sz, g.Hp, g.Wp, g.padTop, g.padLeft);
         body(xb, g.Hp, g.Wp, g.sH, g.sW, pixel);
       });
     } else if (plain) {
@@ -93,7 +93,7 @@ function withPaddedInput(rt: WasmRuntime, op: string, g: ConvGeometry, A: Tensor
     for (let p = 0; p < cols.length; p++) c[p] = cols.source(p);
     rt.k.gatherPixels(off(A), xc, g.m, g.H, g.W, pixel, rowMap, rows.length, colMap, cols.length);
     if (blocked) {
-      rt.k.packBlocks(xc, xb, g.m, rows.length, cols.length, pixel, FILTER_CHANNEL_BLOCK * sz, rows.length, cols.length, 0, 0);
+      packImages(rt, op, xc, xb, g.m, rows.length, cols.length, pixel, FILTER_CHANNEL_BLOCK * sz, rows.length, cols.length, 0, 0);
       body(xb, rows.length, cols.length, rows.stride, cols.stride, pixel);
     } else {
       body(xc, rows.length, cols.length, rows.stride, cols.stride, pixel);
@@ -107,10 +107,31 @@ function withPaddedInput(rt: WasmRuntime, op: string, g: ConvGeometry, A: Tensor
  */
 function padImages(rt: WasmRuntime, op: string, x: number, out: number, m: number, H: number, W: number, pixelBytes: number,
   outH: number, outW: number, top: number, left: number): void {
-  const parts = taskCount(rt.threads, (m * outH * outW * pixelBytes) / 4, m);
+  const parts = taskCount(rt.threads, COPY_WEIGHT * (m * outH * outW * pixelBytes) / 4, m);
   if (parts <= 1) return rt.k.zeroPad(x, out, m, H, W, pixelBytes, outH, outW, top, left);
-  rt.job(op, (add) => splitElements(parts, m, 1, (n, count) =>
+  rt.job(op, parts, (add) => splitElements(parts, m, 1, (n, count) =>
     add(rt.k.zeroPad, x + n * H * W * pixelBytes, out + n * outH * outW * pixelBytes, count, H, W, pixelBytes, outH, outW, top, left)));
+}
+
+/**
+ * packBlocks over images (or, for a single row of pixels without a border, over pixels): split
+ * when the copy is large, every piece writing its part of the one blocked layout.
+ */
+function packImages(rt: WasmRuntime, op: string, x: number, out: number, m: number, H: number, W: number, pixelBytes: number, blockBytes: number,
+  outH: number, outW: number, top: number, left: number): void {
+  const blocks = Math.ceil(pixelBytes / blockBytes);
+  const stride = m * outH * outW * blockBytes;
+  const row = m === 1 && H === 1 && outH === 1 && top === 0 && left === 0 && outW === W;
+  const parts = taskCount(rt.threads, COPY_WEIGHT * (blocks * stride) / 4, row ? Math.ceil(W / 64) : m);
+  if (parts <= 1) return rt.k.packBlocks(x, out, m, H, W, pixelBytes, blockBytes, outH, outW, top, left, 0);
+  rt.job(op, parts, (add) => {
+    if (row) {
+      splitElements(parts, W, 64, (p, count) => add(rt.k.packBlocks, x + p * pixelBytes, out + p * blockBytes, 1, 1, count, pixelBytes, blockBytes, 1, count, 0, 0, stride));
+    } else {
+      splitElements(parts, m, 1, (n, count) =>
+        add(rt.k.packBlocks, x + n * H * W * pixelBytes, out + n * outH * outW * blockBytes, count, H, W, pixelBytes, blockBytes, outH, outW, top, left, stride));
+    }
+  });
 }
 
 /** Byte sizes of a packed filter of tH x tW taps, C in and N out channels, and of its packed bias. */
@@ -135,7 +156,7 @@ export function convForward(rt: WasmRuntime, g: ConvGeometry, A: TensorParts, W:
       const pix = g.N * sz;
       const parts = taskCount(rt.threads, g.m * g.nH * g.nW * g.fH * g.fW * g.C * g.N, g.m * g.nH * g.nW);
       const steps = { xImage: H * Wd * g.C * sz, xRow: sH * Wd * g.C * sz, xPixel: sW * g.C * sz, zImage: g.nH * g.nW * pix, zRow: g.nW * pix, zPixel: pix };
-      const run = (relu: number) => rt.job(op, (add) => splitPixels(parts, g.m, g.nH, g.nW, steps, (dx, dz, m, nH, nW) =>
+      const run = (relu: number) => rt.job(op, parts, (add) => splitPixels(parts, g.m, g.nH, g.nW, steps, (dx, dz, m, nH, nW) =>
         add(conv, x + dx, pw, pb, off(Z) + dz, m, H, Wd, g.C, g.fH, g.fW, sH, sW, nH, nW, g.N, pix, g.nW * pix, g.nH * g.nW * pix, relu)));
       flagged = run(g.activation === 'relu' ? 1 : 0);
       if (flagged && g.activation === 'relu') {
@@ -166,13 +187,17 @@ function filterGradient(rt: WasmRuntime, op: string, g: ConvGeometry, dZ: Tensor
   const nr = NR(k, rt);
   const P = g.m * g.nH * g.nW;
   const Npad = Math.ceil(g.N / nr) * nr;
-  rt.scratch(op, [P * Npad * sz], (dzb) => {
-    rt.k.packBlocks(off(dZ), dzb, 1, 1, P, g.N * sz, nr * sz, 1, P, 0, 0);
+  // dZ in blocks of nr channels: dZ itself when it has exactly nr channels
+  const packed = g.N !== nr;
+  rt.scratch(op, [packed ? P * Npad * sz : 0], (scratch) => {
+    const dzb = packed ? scratch : off(dZ);
+    if (packed) packImages(rt, op, off(dZ), dzb, 1, 1, P, g.N * sz, nr * sz, 1, P, 0, 0);
     withPaddedInput(rt, op, g, A, true, (xb, H, Wd, sH, sW) => {
       // tiles: blocks of 4 input channels x blocks of nr output channels x taps, each summed over every pixel
       const tiles = Math.ceil(g.C / FILTER_CHANNEL_BLOCK) * (Npad / nr) * g.fH * g.fW;
-      const parts = taskCount(rt.threads, P * g.fH * g.fW * g.C * g.N, tiles);
-      rt.job(op, (add) => {
+      // every task reads all of xb and dzb (for its tiles): one task a thread
+      const parts = taskCount(rt.threads, P * g.fH * g.fW * g.C * g.N, tiles, 1);
+      rt.job(op, parts, (add) => {
         add(k.bias_gradient, off(dZ), off(db), P, g.N);
         for (let i = 0; i < parts; i++) {
           const first = Math.floor((tiles * i) / parts), last = Math.floor((tiles * (i + 1)) / parts);
@@ -241,7 +266,7 @@ function inputGradient(rt: WasmRuntime, op: string, g: ConvGeometry, dZ: TensorP
     });
     const work = g.m * g.H * g.W * g.C * g.N * Math.ceil(g.fH / g.sH) * Math.ceil(g.fW / g.sW);
     const parts = taskCount(rt.threads, work, g.m * g.H * g.W);
-    flagged = rt.job(op, (add) => {
+    flagged = rt.job(op, parts, (add) => {
       for (const { h, w, conv, packed } of calls) {
         const xStart = dzp + ((topH + h.dzStart) * Wz + (topW + w.dzStart)) * g.N * sz;
         const zStart = off(dA) + (h.outStart * g.W + w.outStart) * pix;

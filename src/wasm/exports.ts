@@ -40,7 +40,8 @@ export interface DTypeExports {
 export interface KernelExports {
   heapBase(): number;
   zeroPad(x: number, out: number, m: number, H: number, W: number, pixelBytes: number, outH: number, outW: number, top: number, left: number): void;
-  packBlocks(x: number, out: number, m: number, H: number, W: number, pixelBytes: number, blockBytes: number, outH: number, outW: number, top: number, left: number): void;
+  /** `stride`: bytes between channel blocks of out (0: m * outH * outW * blockBytes). */
+  packBlocks(x: number, out: number, m: number, H: number, W: number, pixelBytes: number, blockBytes: number, outH: number, outW: number, top: number, left: number, stride: number): void;
   /** out[n][r][c] = x[n][rows[r]][cols[c]] (whole pixels), zero where rows[r] or cols[c] is -1; rows and cols are i32 arrays. */
   gatherPixels(x: number, out: number, m: number, H: number, W: number, pixelBytes: number, rows: number, outH: number, cols: number, outW: number): void;
 }

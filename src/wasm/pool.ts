@@ -4,7 +4,7 @@ import type { PoolGeometry } from '../ops/pool.js';
 import type { TensorParts } from '../tensor.js';
 import { redoPoolBackward, redoPoolForward } from './redo.js';
 import type { WasmRuntime } from './runtime.js';
-import { part, splitPixels, taskCount } from './split.js';
+import { part, POOL_BACKWARD_WEIGHT, POOL_FORWARD_WEIGHT, splitPixels, taskCount } from './split.js';
 
 const off = (t: TensorParts) => t.storage.offset;
 
@@ -15,10 +15,10 @@ const poolWork = (g: PoolGeometry) => Math.max(g.m * g.nH * g.nW * g.fH * g.fW, 
 export function poolForward(rt: WasmRuntime, g: PoolGeometry, A: TensorParts, out: TensorParts): void {
   const k = rt.kernels(g.dtype);
   const sz = g.dtype === 'float32' ? 4 : 8;
-  const parts = taskCount(rt.threads, poolWork(g), g.m * g.nH);
+  const parts = taskCount(rt.threads, POOL_FORWARD_WEIGHT * poolWork(g), g.m * g.nH);
   const pix = g.C * sz;
   const steps = { xImage: g.H * g.W * pix, xRow: g.sH * g.W * pix, xPixel: g.sW * pix, zImage: g.nH * g.nW * pix, zRow: g.nW * pix, zPixel: pix };
-  const flagged = rt.job('poolForward', (add) => splitPixels(parts, g.m, g.nH, g.nW, steps, (dx, dz, m, nH, nW) =>
+  const flagged = rt.job('poolForward', parts, (add) => splitPixels(parts, g.m, g.nH, g.nW, steps, (dx, dz, m, nH, nW) =>
     add(k.pool_forward, off(A) + dx, off(out) + dz, m, g.H, g.W, g.C, g.fH, g.fW, g.sH, g.sW, nH, nW, g.mode === 'max' ? 1 : 0)));
   if (flagged && g.mode === 'average') redoPoolForward(rt, g, A, out);
 }
@@ -34,8 +34,8 @@ export function poolBackward(rt: WasmRuntime, g: PoolGeometry, A: TensorParts, d
   const pix = g.C * sz, xImage = g.H * g.W * pix, zImage = g.nH * g.nW * pix;
   const isMax = g.mode === 'max' ? 1 : 0, first = firstOnly ? 1 : 0;
   const rowsSplit = g.fH <= g.sH;
-  const parts = taskCount(rt.threads, poolWork(g), rowsSplit ? g.m * g.nH : g.m);
-  const flagged = rt.job('poolBackward', (add) => {
+  const parts = taskCount(rt.threads, POOL_BACKWARD_WEIGHT * poolWork(g), rowsSplit ? g.m * g.nH : g.m);
+  const flagged = rt.job('poolBackward', parts, (add) => {
     if (parts <= 1 || parts <= g.m || !rowsSplit) {
       const groups = Math.min(parts, g.m);
       for (let i = 0; i < groups; i++) {

@@ -5,7 +5,7 @@ import type { Storage, StorageOwner } from '../tensor.js';
 import type { DType, TypedArray } from '../types.js';
 import { Arena } from './arena.js';
 import { dtypeExports, type DTypeExports, type KernelExports } from './exports.js';
-import { ELEMENT_BLOCK, splitElements, taskCount } from './split.js';
+import { ELEMENT_BLOCK, ELEMENTWISE_WEIGHT, splitElements, taskCount } from './split.js';
 import type { ThreadPool } from './threads.js';
 
 /** A kernel export: numbers in, a flag (or nothing) out. */
@@ -37,6 +37,8 @@ export class WasmRuntime {
   readonly work = { scratchBytes: 0, kernelCalls: 0 };
 
   readonly #pool: ThreadPool | null;
+  /** The job being gathered: kernel, arguments, kernel, arguments, ... */
+  readonly #calls: (Kernel | number[])[] = [];
 
   /**
    * `limit`: the bytes the memory may grow to (its maximum, or what wasm32 addresses); `pool`: the
@@ -71,28 +73,30 @@ export class WasmRuntime {
   }
 
   /**
-   * Runs the kernel calls that `tasks` adds as one job: on every thread when there are several (the
-   * caller takes tasks too and returns when all are done), else one after another here. Returns 1
-   * if a kernel returned 1 (a value it stored was not finite). The calls must not depend on one
-   * another: they run in any order, at once.
+   * Runs the kernel calls that `tasks` adds as one job: on every thread when the op cut its work in
+   * `parts` > 1 (the caller takes tasks too and returns when all are done), else one after another
+   * here. Returns 1 if a kernel returned 1 (a value it stored was not finite). The calls must not
+   * depend on one another: they run in any order, at once.
    */
-  job(op: string, tasks: (add: AddTask) => void): number {
+  job(op: string, parts: number, tasks: (add: AddTask) => void): number {
     const pool = this.#pool;
-    if (pool && pool.size > 1) {
+    const calls = this.#calls;
+    calls.length = 0;
+    tasks((fn, ...args) => void calls.push(fn as unknown as Kernel, args as unknown as number[]));
+    const n = calls.length / 2;
+    this.work.kernelCalls += n;
+    if (pool && pool.size > 1 && parts > 1 && n > 1) {
       pool.begin();
-      let n = 0;
-      tasks((fn, ...args) => {
-        pool.add(fn as never, args as unknown as number[]);
-        n++;
-      });
-      this.work.kernelCalls += n;
+      for (let i = 0; i < calls.length; i += 2) pool.add(calls[i] as never, calls[i + 1] as number[]);
+      calls.length = 0;
       return pool.run(op);
     }
+    // one call, or one thread: here, one after another
     let flags = 0;
-    tasks((fn, ...args) => {
-      this.work.kernelCalls++;
-      if ((fn as unknown as (...a: unknown[]) => unknown)(...args)) flags = 1;
-    });
+    for (let i = 0; i < calls.length; i += 2) {
+      if ((calls[i] as unknown as (...a: number[]) => unknown)(...(calls[i + 1] as number[]))) flags = 1;
+    }
+    calls.length = 0;
     return flags;
   }
 
@@ -106,9 +110,9 @@ export class WasmRuntime {
    * the calls' results.
    */
   elementwise(op: string, n: number, call: (add: AddTask, first: number, count: number) => void): number {
-    const parts = taskCount(this.threads, n, Math.ceil(n / ELEMENT_BLOCK));
-    if (parts <= 1) return this.job(op, (add) => call(add, 0, n));
-    return this.job(op, (add) => splitElements(parts, n, ELEMENT_BLOCK, (first, count) => call(add, first, count)));
+    const parts = taskCount(this.threads, ELEMENTWISE_WEIGHT * n, Math.ceil(n / ELEMENT_BLOCK));
+    if (parts <= 1) return this.job(op, 1, (add) => call(add, 0, n));
+    return this.job(op, parts, (add) => splitElements(parts, n, ELEMENT_BLOCK, (first, count) => call(add, first, count)));
   }
 
   /** Runs body with scratch blocks of the given byte sizes (at most 4), freed afterwards whatever happens. */

@@ -4,20 +4,34 @@
 // for any number of threads; the tests check it.
 
 /**
- * Multiply-adds (or element visits) below which an op stays on the calling thread, and the least a
- * task gets. Waking a worker and waiting for it costs a few tens of microseconds here; 2^19
- * multiply-adds take about as long on one core, so an op is split only when each thread's share
- * is several times that. (Measured with `npm run bench -- --only threads`.)
+ * Work is counted in multiply-adds of the convolution kernels (about 0.04 ns each on one core here);
+ * other kernels' steps are weighted by what they cost against that, as measured on this machine:
+ * a pooling window element forward, a copied or zeroed element (memory-bound), an elementwise
+ * op's element, and a pooling window element backward (which also zeroes and re-reads dA_prev).
  */
-export const MIN_TASK_WORK = 1 << 19;
+export const POOL_FORWARD_WEIGHT = 3;
+export const POOL_BACKWARD_WEIGHT = 12;
+export const COPY_WEIGHT = 2;
+export const ELEMENTWISE_WEIGHT = 3;
+
+/**
+ * Work below which an op stays on the calling thread, and the least a task gets: 2^17 multiply-adds
+ * (about 5 us on one core). Handing a job to the workers and waiting for the last task costs a few
+ * microseconds when they are awake, a few tens when one has to be woken.
+ */
+export const MIN_TASK_WORK = 1 << 18;
 
 /** Tasks a thread gets when there is enough work: a few, so a thread that falls behind is helped. */
 const TASKS_PER_THREAD = 3;
 
-/** How many tasks `work` is worth on `threads` threads, given `units` it can be cut into (1: run as one call). */
-export function taskCount(threads: number, work: number, units: number): number {
+/**
+ * How many tasks `work` is worth on `threads` threads, given `units` it can be cut into (1: run as
+ * one call). `perThread`: tasks a thread gets, TASKS_PER_THREAD unless the kernel re-reads all its
+ * input in every task (the filter gradient), where one each is best.
+ */
+export function taskCount(threads: number, work: number, units: number, perThread = TASKS_PER_THREAD): number {
   if (threads <= 1 || work < 2 * MIN_TASK_WORK) return 1;
-  return Math.max(1, Math.min(units, threads * TASKS_PER_THREAD, Math.floor(work / MIN_TASK_WORK)));
+  return Math.max(1, Math.min(units, threads * perThread, Math.floor(work / MIN_TASK_WORK)));
 }
 
 /** [begin, end) of part i of n near-equal parts of `total`. */

@@ -15,9 +15,9 @@ export const COPY_WEIGHT = 2;
 export const ELEMENTWISE_WEIGHT = 3;
 
 /**
- * Work below which an op stays on the calling thread, and the least a task gets: 2^17 multiply-adds
- * (about 5 us on one core). Handing a job to the workers and waiting for the last task costs a few
- * microseconds when they are awake, a few tens when one has to be woken.
+ * The least work a task gets: 2^18 multiply-adds (about 10 us on one core); an op is split only
+ * when it has twice that. Waking a worker (it sleeps in Atomics.wait between jobs) and waiting for
+ * its last task costs tens of microseconds here, so smaller ops run faster on the caller alone.
  */
 export const MIN_TASK_WORK = 1 << 18;
 

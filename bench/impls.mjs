@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import * as ortWeb from 'onnxruntime-web';
 import * as ortNode from 'onnxruntime-node';
+import { Worker } from 'node:worker_threads';
 import { oneNodeModel } from './onnx-model.mjs';
 import { BATCH, NAMES, lenetData, lenetForwardBackward, lenetParams, lenetTrainStep, tfjsLenetLoss, tfjsLenetParams } from '../tools/lenet.mjs';
 
@@ -30,6 +31,8 @@ tf.enableProdMode();
 export const IMPLS = [
   { name: 'cnn-wasm relaxed', tier: 'default', make: (c, be) => be.relaxed && cnnImpl('cnn-wasm relaxed', be.relaxed, c) },
   { name: 'cnn-wasm simd', tier: 'default', make: (c, be) => cnnImpl('cnn-wasm simd', be.simd, c) },
+  // the faster build on two threads (the caller and one worker): what a second core buys
+  { name: 'cnn-wasm 2 threads', tier: 'default', make: (c, be) => (be.threads2 ? cnnImpl('cnn-wasm 2 threads', be.threads2, c) : null) },
   { name: 'tfjs-wasm', tier: 'default', make: (c) => (c.dtype === 'float32' ? tfjsImpl('wasm', c) : null) },
   {
     // the training step is the story of tfjs-cpu (the one tfjs backend that can train a conv net): always run there
@@ -41,6 +44,8 @@ export const IMPLS = [
   },
   { name: 'ort-web', tier: 'default', make: (c) => (c.dtype === 'float32' ? ortImpl('web', c) : null) },
   { name: 'ort-node', tier: 'default', make: (c) => (c.dtype === 'float32' ? ortImpl('node', c) : null) },
+  // onnxruntime-web's threaded wasm (pthreads over SharedArrayBuffer, as in a cross-origin isolated page)
+  { name: 'ort-web 2 threads', tier: 'default', make: (c) => (c.dtype === 'float32' ? ortWebThreadsImpl(c, 'ort-web 2 threads') : null) },
   // the pure-JS backend: the reference a --full run checks every output against
   { name: 'cnn-wasm js', tier: 'full', defaultFor: (c) => c.op === 'training step', make: (c, be) => cnnImpl('cnn-wasm js', be.js, c) },
 ];
@@ -49,9 +54,11 @@ export async function initPeers() {
   await tf.setBackend('wasm');
   await tf.ready();
   const wasmSimd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
+  // its threaded build runs only where this is true: in browsers of cross-origin isolated pages, not in Node
+  const wasmThreads = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
   await tf.setBackend('cpu');
   return {
-    tfjsWasmSimd: wasmSimd, tfjsVersion: tf.version.tfjs,
+    tfjsWasmSimd: wasmSimd, tfjsWasmThreads: wasmThreads, tfjsVersion: tf.version.tfjs,
     ortVersion: ortWeb.env.versions?.web ?? 'unknown', ortNodeVersion: ortNode.env.versions?.node ?? 'unknown',
   };
 }
@@ -452,15 +459,25 @@ export async function tfjsWasmReference(c) {
 // ---------------------------------------------------------------- ONNX Runtime (forward only)
 
 /** onnxruntime-web ('web') or onnxruntime-node ('node'); null for ops it has no kernel for. */
-export async function ortImpl(which, c) {
-  // an inference runtime: no gradients, no training step (and the loss is a training op too)
+/**
+ * The one-node ONNX model of a case and its input: { model, x, shape, outShape, nchw } (nchw: the
+ * output is NCHW and is transposed back for the comparison), or null where ONNX Runtime has nothing
+ * to run (gradients and training: it is an inference runtime).
+ */
+function ortSpec(c) {
   if (c.op.endsWith('backward') || c.op.endsWith('gradient') || ['training step', 'softmax cross-entropy', 'copy in and out'].includes(c.op)) return null;
-  const ort = which === 'web' ? ortWeb : ortNode;
-  const options = which === 'web'
-    ? { executionProviders: ['wasm'], graphOptimizationLevel: 'all', logSeverityLevel: 3 }
-    : { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3 };
   const { data } = c;
-  if (c.op === 'relu forward' || c.op === 'dense forward') return ort2d(which, ort, options, c);
+  if (c.op === 'relu forward' || c.op === 'dense forward') {
+    const shape = c.shapes.X;
+    const outShape = c.op === 'relu forward' ? c.shapes.X : c.shapes.Z;
+    const model = c.op === 'relu forward'
+      ? oneNodeModel({ opType: 'Relu', inputs: [{ name: 'x', shape }], output: { name: 'y', shape: outShape } })
+      : oneNodeModel({
+        opType: 'Gemm', inputs: [{ name: 'x', shape }], output: { name: 'y', shape: outShape },
+        weights: [{ name: 'w', shape: c.shapes.W, data: Float32Array.from(data.W) }, { name: 'b', shape: [c.layer.n], data: Float32Array.from(data.b) }],
+      });
+    return { model, x: Float32Array.from(data.X), shape, outShape, nchw: false };
+  }
   const [m, H, W, C] = c.shapes.A;
   const nchw = [m, C, H, W];
   let model, outShape;
@@ -491,35 +508,77 @@ export async function ortImpl(which, c) {
   } else {
     return null;
   }
-  const session = await ort.InferenceSession.create(model, options);
-  const feeds = { x: new ort.Tensor('float32', permute(data.A, c.shapes.A, NHWC_TO_NCHW), nchw) };
+  return { model, x: permute(data.A, c.shapes.A, NHWC_TO_NCHW), shape: nchw, outShape, nchw: true };
+}
+
+/** An ONNX Runtime output as a flat NHWC Float64Array. */
+const ortOutput = (spec, y) => (spec.nchw ? permute(y, spec.outShape, NCHW_TO_NHWC, Float64Array) : Float64Array.from(y));
+
+export async function ortImpl(which, c) {
+  const spec = ortSpec(c);
+  if (!spec) return null;
+  const ort = which === 'web' ? ortWeb : ortNode;
+  const options = which === 'web'
+    ? { executionProviders: ['wasm'], graphOptimizationLevel: 'all', logSeverityLevel: 3 }
+    : { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3 };
+  const session = await ort.InferenceSession.create(spec.model, options);
+  const feeds = { x: new ort.Tensor('float32', spec.x, spec.shape) };
   return {
     name: `ort-${which}`,
-    note: 'NCHW',
+    ...(spec.nchw ? { note: 'NCHW' } : {}),
     run: () => session.run(feeds),
-    result: async () => permute((await session.run(feeds)).y.data, outShape, NCHW_TO_NHWC, Float64Array),
+    result: async () => ortOutput(spec, (await session.run(feeds)).y.data),
     dispose: () => session.release(),
   };
 }
 
-
-/** Relu on the activation as given, or Gemm (x W + b) for a dense layer: no layout to change. */
-async function ort2d(which, ort, options, c) {
-  const { data } = c;
-  const shape = c.shapes.X;
-  const outShape = c.op === 'relu forward' ? c.shapes.X : c.shapes.Z;
-  const model = c.op === 'relu forward'
-    ? oneNodeModel({ opType: 'Relu', inputs: [{ name: 'x', shape }], output: { name: 'y', shape: outShape } })
-    : oneNodeModel({
-      opType: 'Gemm', inputs: [{ name: 'x', shape }], output: { name: 'y', shape: outShape },
-      weights: [{ name: 'w', shape: c.shapes.W, data: Float32Array.from(data.W) }, { name: 'b', shape: [c.layer.n], data: Float32Array.from(data.b) }],
+// onnxruntime-web reads its thread count once per process (env.wasm.numThreads, when its wasm
+// starts), so the 2-thread peer runs in a worker thread of its own: a module graph with its own
+// onnxruntime-web, sessions made there, each call one message there and back (the round trip,
+// measured in initPeers, is in its time and said in its note).
+let ortWorker = null;
+const pending = new Map();
+let nextId = 1;
+function ortWorkerCall(message, transfer = []) {
+  if (!ortWorker) {
+    ortWorker = new Worker(new URL('./ort-web-worker.mjs', import.meta.url), { workerData: { numThreads: 2 } });
+    ortWorker.unref();
+    ortWorker.on('message', ({ id, error, ...rest }) => {
+      const p = pending.get(id);
+      pending.delete(id);
+      if (error) p.reject(new Error(error));
+      else p.resolve(rest);
     });
-  const session = await ort.InferenceSession.create(model, options);
-  const feeds = { x: new ort.Tensor('float32', Float32Array.from(data.X), shape) };
+  }
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    pending.set(id, { resolve, reject });
+    ortWorker.postMessage({ id, ...message }, transfer);
+  });
+}
+
+/** The round trip of an empty message to the 2-thread ONNX Runtime worker: median ms of 200. */
+export async function ortWorkerRoundTripMs() {
+  const t = [];
+  for (let i = 0; i < 200; i++) {
+    const t0 = performance.now();
+    await ortWorkerCall({ type: 'ping' });
+    t.push(performance.now() - t0);
+  }
+  return t.sort((a, b) => a - b)[100];
+}
+
+let roundTripMs = null;
+export async function ortWebThreadsImpl(c, threadsPeer) {
+  const spec = ortSpec(c);
+  if (!spec) return null;
+  roundTripMs ??= await ortWorkerRoundTripMs();
+  const { session } = await ortWorkerCall({ type: 'create', model: spec.model, x: spec.x, shape: spec.shape });
   return {
-    name: `ort-${which}`,
-    run: () => session.run(feeds),
-    result: async () => Float64Array.from((await session.run(feeds)).y.data),
-    dispose: () => session.release(),
+    name: threadsPeer,
+    note: `${spec.nchw ? 'NCHW; ' : ''}in a worker (a ${(roundTripMs * 1000).toFixed(0)} us message round trip is in its time)`,
+    run: () => ortWorkerCall({ type: 'run', session }),
+    result: async () => ortOutput(spec, (await ortWorkerCall({ type: 'result', session })).y),
+    dispose: () => ortWorkerCall({ type: 'release', session }),
   };
 }

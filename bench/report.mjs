@@ -5,6 +5,9 @@
 import { caseName, selectCases } from './cases.mjs';
 
 export const OURS = ['cnn-wasm relaxed', 'cnn-wasm simd'];
+/** cnn-wasm's faster build on two threads; peers named '... 2 threads' are compared with it. */
+export const THREADED = 'cnn-wasm 2 threads';
+const isThreaded = (impl) => impl.endsWith(' 2 threads');
 export const JS_REFERENCE = 'cnn-wasm js';
 // the order of results files written before they listed their impls
 const LEGACY_IMPLS = ['cnn-wasm relaxed', 'cnn-wasm simd', 'tfjs-wasm', 'tfjs-cpu', 'ort-web', 'ort-node', 'cnn-wasm js'];
@@ -61,13 +64,21 @@ export function groupBy(items, key) {
 export const timed = (entry, impl) => entry.results.find((x) => x.impl === impl && x.medianMs != null);
 /** The faster cnn-wasm build's result. */
 export const best = (entry) => OURS.map((n) => timed(entry, n)).filter(Boolean).sort((a, b) => a.medianMs - b.medianMs)[0];
-/** Peer's time over the faster cnn-wasm build's: above 1, cnn-wasm is faster. */
+/**
+ * Peer's time over the faster cnn-wasm build's (a 2-thread peer: over cnn-wasm's on 2 threads):
+ * above 1, cnn-wasm is faster.
+ */
 export function ratio(entry, impl) {
-  const ours = best(entry), peer = timed(entry, impl);
+  const ours = isThreaded(impl) ? timed(entry, THREADED) : best(entry), peer = timed(entry, impl);
   return ours && peer ? peer.medianMs / ours.medianMs : null;
 }
+/** One thread's time (the faster build) over two threads'. */
+export function threadGain(entry) {
+  const one = best(entry), two = timed(entry, THREADED);
+  return one && two ? one.medianMs / two.medianMs : null;
+}
 /** The peers of a report, in its order: every impl but cnn-wasm's builds and the js reference. */
-export const peersOf = (report) => report.impls.filter((n) => !OURS.includes(n) && n !== JS_REFERENCE);
+export const peersOf = (report) => report.impls.filter((n) => !OURS.includes(n) && n !== THREADED && n !== JS_REFERENCE);
 
 // ---------------------------------------------------------------- text tables
 
@@ -115,9 +126,10 @@ const fmtWorkShort = (work) => si(work, '').trim().replace(' ', '');
 
 /** The legend of summaryTables. */
 export const SUMMARY_LEGEND = 'Per case: the work of a call (FLOP or bytes moved); the median ms of each cnn-wasm build; the '
-  + "faster build's rate and its share of this machine's SIMD peak; each peer's median time over the faster "
-  + "cnn-wasm build's (above 1x: cnn-wasm is faster; -: not timed); max|Δ|: the largest difference of "
-  + "cnn-wasm's outputs from the reference.";
+  + "faster build's rate and its share of this machine's SIMD peak; cnn-wasm on 2 threads: its median ms and "
+  + "one thread's time over it (gain); each peer's median time over the faster cnn-wasm build's (a 2-thread "
+  + "peer's: over cnn-wasm's on 2 threads; above 1x: cnn-wasm is faster; -: not timed); max|Δ|: the largest "
+  + "difference of cnn-wasm's outputs from the reference.";
 
 /**
  * The summary printed at the end of a run: one table per (op, dtype), a row per layer (see
@@ -136,6 +148,8 @@ export function summaryTables(report, { maxWidth = 99 } = {}) {
       ...OURS.map((n) => col([n.replace('cnn-wasm ', ''), 'ms'], (e) => fmtMs(timed(e, n)?.medianMs))),
       col(['', unit], (e) => sig(best(e)?.rate), { drop: 2 }),
       col(['', 'peak'], (e) => (best(e)?.pctPeak != null ? `${best(e).pctPeak.toFixed(0)}%` : ''), { drop: 1 }),
+      col(['2 thr', 'ms'], (e) => fmtMs(timed(e, THREADED)?.medianMs), { drop: 3 }),
+      col(['2 thr', 'gain'], (e) => fmtRatio(threadGain(e))),
       ...peers.map((p) => col(p.split(/(?<=-)/), (e) => fmtRatio(ratio(e, p)))),
       col(['', 'max|Δ|'], (e) => fmtDiff(Math.max(...OURS.map((n) => timed(e, n)?.maxAbsDiff ?? 0)))),
     ], { maxWidth });
@@ -153,7 +167,7 @@ function trainingStep(e) {
   const ours = best(e);
   const build = ours.impl.replace('cnn-wasm ', '');
   const bits = [`A training step (${e.layer}) takes ${fmtMs(ours.medianMs)} ms on cnn-wasm (${build})`];
-  for (const x of e.results.filter((r) => !OURS.includes(r.impl))) {
+  for (const x of e.results.filter((r) => !OURS.includes(r.impl) && r.impl !== THREADED)) {
     if (x.medianMs != null) bits.push(`${fmtRatio(x.medianMs / ours.medianMs)} faster than ${x.impl} (${fmtMs(x.medianMs)} ms)`);
     else if (x.note) bits.push(`${x.impl} ${x.note.replace(/^cannot train: /, 'cannot train (')}${x.note.startsWith('cannot train: ') ? ')' : ''}`);
   }
@@ -208,9 +222,14 @@ export function verdict(report, entries = report.results) {
     sentences.push(`Against ${peer}, cnn-wasm is ${parts.join('; ')}${tail}.`);
   }
   for (const e of f32.filter((x) => x.op === 'training step')) sentences.push(trainingStep(e));
-  const gains = f32.map((e) => ({ e, r: timed(e, 'cnn-wasm simd') && timed(e, 'cnn-wasm relaxed') ? timed(e, 'cnn-wasm simd').medianMs / timed(e, 'cnn-wasm relaxed').medianMs : null })).filter((x) => x.r != null);
+  const gains = f32.map((e) => ({ e, r: threadGain(e) })).filter((x) => x.r != null);
   if (gains.length) {
-    const byUnit = [...groupBy(gains, (x) => x.e.unit)].map(([unit, xs]) => `${fmtRange(xs.map((x) => x.r))} (on the ${unit} rows)`);
+    const byOp = [...groupBy(gains, (x) => x.e.op)].map(([op, xs]) => `${op} ${fmtRange(xs.map((x) => x.r))}`);
+    sentences.push(`On 2 threads cnn-wasm runs these times faster than on one: ${listOps(byOp)}.`);
+  }
+  const builds = f32.map((e) => ({ e, r: timed(e, 'cnn-wasm simd') && timed(e, 'cnn-wasm relaxed') ? timed(e, 'cnn-wasm simd').medianMs / timed(e, 'cnn-wasm relaxed').medianMs : null })).filter((x) => x.r != null);
+  if (builds.length) {
+    const byUnit = [...groupBy(builds, (x) => x.e.unit)].map(([unit, xs]) => `${fmtRange(xs.map((x) => x.r))} (on the ${unit} rows)`);
     sentences.push(`The plain SIMD build (for engines without relaxed SIMD) takes ${byUnit.join(' and ')} the relaxed build's time.`);
   }
   const diffs = f32.flatMap((e) => OURS.map((n) => timed(e, n)?.maxAbsDiff).filter((d) => d != null));

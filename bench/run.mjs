@@ -16,7 +16,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpus, platform, arch, totalmem } from 'node:os';
+import { arch, cpus, loadavg, platform, totalmem } from 'node:os';
 import { createBackend } from '../build/lib/index.js';
 import { caseName, selectCases } from './cases.mjs';
 import { measure, predictMs } from './harness.mjs';
@@ -179,23 +179,27 @@ async function main() {
   const peaks = await measurePeaks();
   const peers = await initPeers();
   const backends = {
-    relaxed: peaks['relaxed-simd'] ? await createBackend('wasm', { simd: 'relaxed' }) : null,
-    simd: await createBackend('wasm', { simd: 'plain' }),
+    relaxed: peaks['relaxed-simd'] ? await createBackend('wasm', { simd: 'relaxed', threads: 1 }) : null,
+    simd: await createBackend('wasm', { simd: 'plain', threads: 1 }),
+    threads2: await createBackend('wasm', { threads: 2 }),
     js: await createBackend('js'),
   };
   const builds = [['cnn-wasm relaxed', backends.relaxed], ['cnn-wasm simd', backends.simd]].filter(([, be]) => be);
   const machine = {
     cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30),
     platform: `${platform()} ${arch()}`, node: process.version, v8: process.versions.v8, date: new Date().toISOString(),
-    tfjs: peers.tfjsVersion, tfjsWasmSimd: peers.tfjsWasmSimd, onnxruntimeWeb: peers.ortVersion, onnxruntimeNode: peers.ortNodeVersion,
+    tfjs: peers.tfjsVersion, tfjsWasmSimd: peers.tfjsWasmSimd, tfjsWasmThreads: peers.tfjsWasmThreads, onnxruntimeWeb: peers.ortVersion, onnxruntimeNode: peers.ortNodeVersion,
     wasmBuilds: builds.map(([n, be]) => `${n}: ${be.features.build}`),
+    threads: { build: backends.threads2.features.build, threads: backends.threads2.features.threads, note: backends.threads2.features.threadsNote },
+    loadAverage: loadavg()[0],
   };
   const fmtPeak = (p) => (p ? `${p.peak.toFixed(1)} GFLOP/s` : 'n/a');
   const all = selectCases({ full: true }).length;
   const kind = only ? `cases matching ${JSON.stringify(only)}${full ? ', every peer' : ''}` : full ? 'full run' : 'default run';
   say(`cnn-wasm benchmark, ${kind}: ${cases.length} case${cases.length === 1 ? '' : 's'}${quick ? ', quick rounds' : ''}`);
   if (!full) say(`(--full runs all ${all} cases: float64, more layers, and the slow peers tfjs-cpu and cnn-wasm's pure-JS backend)`);
-  say(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.platform}, Node ${machine.node} (V8 ${machine.v8}), one thread`);
+  say(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.platform}, Node ${machine.node} (V8 ${machine.v8}); `
+    + `load average ${machine.loadAverage.toFixed(2)} at the start (2-thread figures mean little while other processes run)`);
   say(`cnn-wasm builds: ${builds.map(([, be]) => be.features.build).join(', ')}${peaks['relaxed-simd'] ? '' : ' (relaxed SIMD not validated: Node 20 needs --experimental-wasm-relaxed-simd)'}; `
     + `register-only f32x4 peak: plain SIMD ${fmtPeak(peaks.simd)}, relaxed SIMD ${fmtPeak(peaks['relaxed-simd'])}`);
   const peerText = {
@@ -205,6 +209,11 @@ async function main() {
     'ort-node': `onnxruntime-node ${machine.onnxruntimeNode} (native)`,
   };
   say(`peers, one thread each: ${activeImpls.filter((d) => peerText[d.name]).map((d) => peerText[d.name]).join(', ')}`);
+  const threaded = activeImpls.some((d) => d.name === 'cnn-wasm 2 threads');
+  if (threaded) {
+    say(`two threads: cnn-wasm ${machine.threads.build} with threads: 2 (${machine.threads.threads} running${machine.threads.note ? `: ${machine.threads.note}` : ''}), `
+      + `onnxruntime-web with numThreads 2 (in a worker thread); tfjs-wasm's threaded build ${machine.tfjsWasmThreads ? 'is available' : 'does not run in Node (WASM_HAS_MULTITHREAD_SUPPORT is false here: it needs a cross-origin isolated browser page)'}`);
+  }
   const byKind = new Map();
   for (const c of cases) byKind.set(referenceKind(c), new Set([...(byKind.get(referenceKind(c)) ?? []), c.op]));
   say(`outputs checked against: ${[...byKind].map(([k, ops]) => (byKind.size > 1 ? `${REFERENCE_TEXT[k]} (${[...ops].join(', ')})` : REFERENCE_TEXT[k])).join('; ')}`);

@@ -37,7 +37,7 @@ describe('npm run bench', () => {
     expect(report.results).toHaveLength(1);
     const [result] = report.results;
     expect(result.checkedAgainst).toBe('cnn-wasm js');
-    expect(timed(result)).toEqual(['cnn-wasm relaxed', 'cnn-wasm simd', 'tfjs-wasm', 'tfjs-cpu', 'ort-web', 'ort-node', 'cnn-wasm js']);
+    expect(timed(result)).toEqual(['cnn-wasm relaxed', 'cnn-wasm simd', 'cnn-wasm 2 threads', 'tfjs-wasm', 'tfjs-cpu', 'ort-web', 'ort-node', 'ort-web 2 threads', 'cnn-wasm js']);
     for (const r of result.results) {
       expect(r.medianMs, r.impl).toBeGreaterThan(0);
       if (r.impl !== 'cnn-wasm js') expect(Number.isFinite(r.maxAbsDiff), r.impl).toBe(true);
@@ -48,8 +48,8 @@ describe('npm run bench', () => {
     const { report } = bench('gradients', '--json', '--full', '--only', 'gradient seed 2x5x7x4 k3 to 8 s2 p1 float32');
     expect(report.results.map((r) => r.op)).toEqual(['conv input gradient', 'conv filter gradient']);
     const [input, filter] = report.results;
-    expect(timed(input)).toEqual(['cnn-wasm relaxed', 'cnn-wasm simd', 'tfjs-wasm', 'tfjs-cpu', 'cnn-wasm js']);
-    expect(timed(filter)).toEqual(['cnn-wasm relaxed', 'cnn-wasm simd', 'tfjs-cpu', 'cnn-wasm js']);
+    expect(timed(input)).toEqual(['cnn-wasm relaxed', 'cnn-wasm simd', 'cnn-wasm 2 threads', 'tfjs-wasm', 'tfjs-cpu', 'cnn-wasm js']);
+    expect(timed(filter)).toEqual(['cnn-wasm relaxed', 'cnn-wasm simd', 'cnn-wasm 2 threads', 'tfjs-cpu', 'cnn-wasm js']);
     expect(filter.results.find((x) => x.impl === 'tfjs-wasm')?.note).toMatch(/no Conv2DBackpropFilter kernel/);
   });
 
@@ -59,7 +59,7 @@ describe('npm run bench', () => {
     expect(conv.map((r) => r.op)).toEqual(['conv forward', 'conv backward', 'conv input gradient', 'conv filter gradient']);
     for (const e of conv) {
       expect(e.checkedAgainst, e.op).toMatch(/^tfjs-wasm/);
-      for (const impl of ['cnn-wasm relaxed', 'cnn-wasm simd']) {
+      for (const impl of ['cnn-wasm relaxed', 'cnn-wasm simd', 'cnn-wasm 2 threads']) {
         expect(e.results.find((x) => x.impl === impl)?.maxAbsDiff, `${e.op} ${impl}`).toBeLessThan(1e-4);
       }
       expect(timed(e)).not.toContain('cnn-wasm js');
@@ -69,7 +69,7 @@ describe('npm run bench', () => {
 
   it('a default run prints a compact summary, a verdict and progress, and writes its results file', () => {
     const { stdout, stderr, report } = bench('pool', '--only', 'max pool forward 1x56x56x64 f3 s2 float32');
-    expect(timed(report.results[0])).toEqual(['cnn-wasm relaxed', 'cnn-wasm simd', 'tfjs-wasm', 'ort-web', 'ort-node']);
+    expect(timed(report.results[0])).toEqual(['cnn-wasm relaxed', 'cnn-wasm simd', 'cnn-wasm 2 threads', 'tfjs-wasm', 'ort-web', 'ort-node', 'ort-web 2 threads']);
     expect(report.results[0].checkedAgainst).toMatch(/^cnn-wasm js, one untimed call/);
     expect(stderr).toMatch(/case 1 of 1: max pool forward, 1x56x56x64 f3 s2, float32/);
     expect(stdout).toMatch(/outputs checked against: /);

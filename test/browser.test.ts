@@ -1,7 +1,9 @@
 // Browser smoke test: the built package (build/lib), imported by a page served from localhost, natively
 // (an import map) and bundled (esbuild, resolving 'cnn-wasm' through package.json "exports"), runs
 // convForward on 'wasm' and 'js' in headless Chromium (Debian's chromium, driven by playwright-core);
-// the two agree within the derived bound. CI installs chromium (.ci/run); CHROMIUM_PATH picks another.
+// the two agree within the derived bound. Threads: a cross-origin isolated page runs 2 (the main
+// thread spinning while it waits), a page without the headers runs 1 without an error. CI installs
+// chromium (.ci/run); CHROMIUM_PATH picks another.
 import { build } from 'esbuild';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -29,9 +31,12 @@ beforeAll(async () => {
   server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname));
     if (!path.startsWith('/build/') && !path.startsWith('/test/browser/')) return void res.writeHead(404).end();
+    // ?isolated: the page is served cross-origin isolated (its subresources are same-origin)
+    const isolation = new URL(req.url ?? '/', 'http://localhost').searchParams.has('isolated')
+      ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {};
     try {
       const body = await readFile(join(root, path));
-      res.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream' }).end(body);
+      res.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream', ...isolation }).end(body);
     } catch {
       res.writeHead(404).end();
     }
@@ -70,6 +75,28 @@ describe('in headless Chromium', () => {
     expect(wasm.shape).toEqual([2, 6, 9, 7]);
     expect(js.shape).toEqual(wasm.shape);
     expectWithin(wasm.data, js.data, sumBound(js.mag, 3 * 3 * 5 + 1, 'float32'), 'wasm vs js in the browser');
+    await page.close();
+  });
+
+  it.each([
+    ['cross-origin isolated (COOP same-origin, COEP require-corp): 2 threads', true],
+    ['without the isolation headers: 1 thread, no error, and a note saying why', false],
+  ])('threads on a page %s; the same bits as 1 thread, and agreeing with js', async (_title, isolated) => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    await page.goto(`${origin}/test/browser/threads.html${isolated ? '?isolated' : ''}`);
+    await page.waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined, undefined, { timeout: 60_000 });
+    const result = await page.evaluate(() => (window as unknown as { result: Record<string, unknown> }).result);
+    expect(errors).toEqual([]);
+    expect(result['error']).toBeUndefined();
+    expect(result['isolated']).toBe(isolated);
+    expect(result['threads']).toBe(isolated ? 2 : 1);
+    if (isolated) expect(result['note']).toBeNull();
+    else expect(result['note']).toMatch(/SharedArrayBuffer.*cross-origin isolated/);
+    expect(result['same']).toBe(true);
+    expectWithin(result['wasm'] as number[], result['js'] as number[], sumBound(result['mag'] as number[], 3 * 3 * 16 + 1, 'float32'), 'wasm (2 threads) vs js');
     await page.close();
   });
 

@@ -8,14 +8,15 @@
 //     (test/package/quickstart.ts) under moduleResolution node16 and bundler; the node16 output runs;
 //   - Vite: a page (test/package/web/) built with this repository's Vite, served from 127.0.0.1 and
 //     run in headless Chromium, computes a known convolution on 'wasm' on the main thread and in a
-//     module worker.
+//     module worker; served cross-origin isolated, its threads ('auto') start from the bundle and
+//     give the bits of one thread, in both places.
 // The TypeScript compiler and Vite are this repository's (devDependencies); the temp project gets
 // the tarball and its one dependency (onnx-proto, for cnn-wasm/onnx). The temp folder is removed afterwards.
 import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
@@ -156,26 +157,33 @@ describe('TypeScript', () => {
 });
 
 describe('a page built with Vite, in headless Chromium', () => {
-  let server: Server;
+  const servers: Server[] = [];
   let browser: Browser;
-  let origin: string;
+  let origin: string, isolatedOrigin: string;
   const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm' };
 
   beforeAll(async () => {
     await node([join(repo, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], join(app, 'web'));
     const dist = join(app, 'web/dist');
-    server = createServer(async (req, res) => {
-      let path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname));
-      if (path.endsWith('/')) path += 'index.html';
-      const file = join(dist, path);
-      if (!file.startsWith(dist + sep)) return void res.writeHead(404).end();
-      const body = await readFile(file).catch(() => null);
-      if (!body) return void res.writeHead(404).end();
-      res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' }).end(body);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const address = server.address();
-    origin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    // two servers of the same files: the second sends the cross-origin isolation headers on every
+    // response (a worker's script needs them too), so threads can run there
+    const serve = async (headers: Record<string, string>) => {
+      const s = createServer(async (req, res) => {
+        let path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname));
+        if (path.endsWith('/')) path += 'index.html';
+        const file = join(dist, path);
+        if (!file.startsWith(dist + sep)) return void res.writeHead(404).end();
+        const body = await readFile(file).catch(() => null);
+        if (!body) return void res.writeHead(404).end();
+        res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream', ...headers }).end(body);
+      });
+      await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+      servers.push(s);
+      const address = s.address();
+      return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    };
+    origin = await serve({});
+    isolatedOrigin = await serve({ 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' });
     browser = await chromium.launch({
       executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
@@ -184,16 +192,19 @@ describe('a page built with Vite, in headless Chromium', () => {
 
   afterAll(async () => {
     await browser?.close();
-    if (server) await new Promise((resolve) => server.close(resolve));
+    for (const s of servers) await new Promise((resolve) => s.close(resolve));
   });
 
-  it("convForward on 'wasm' gives the known result on the main thread and in a module worker", async () => {
+  it.each([
+    ['', 1],
+    [' served cross-origin isolated, with threads', Math.min(8, availableParallelism())],
+  ])("convForward on 'wasm' gives the known result on the main thread and in a module worker%s", async (title, threads) => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
     page.on('console', (m) => void (m.type() === 'error' && errors.push(`${m.text()} (${m.location().url})`)));
     page.on('requestfailed', (r) => errors.push(`${r.url()}: ${r.failure()?.errorText}`));
-    await page.goto(`${origin}/`);
+    await page.goto(`${title ? isolatedOrigin : origin}/`);
     await page.waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined, undefined, { timeout: 60_000 });
     const result = await page.evaluate(() => (window as unknown as { result: Record<string, unknown> }).result);
     await page.close();
@@ -201,6 +212,8 @@ describe('a page built with Vite, in headless Chromium', () => {
     expect(result['error']).toBeUndefined();
     for (const where of ['main', 'worker']) {
       expect(result[where], where).toEqual({ backend: 'wasm', build: 'relaxed-simd', shape: [1, 2, 2, 1], data: [12.5, 16.5, 24.5, 28.5] });
+      // the workers of threads: 'auto' start from the bundle as they are (an inline source): as many as the cores here
+      expect((result['threads'] as Record<string, unknown>)[where], `${where} threads`).toEqual({ threads, same: true });
     }
   });
 });

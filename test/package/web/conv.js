@@ -14,3 +14,18 @@ export async function conv(name) {
   for (const t of [A, W, b, Z]) t.dispose();
   return result;
 }
+
+/**
+ * Threads from the built package: how many run with threads: 'auto', and whether a convolution large
+ * enough to be split gives the same bits as on one thread.
+ */
+export async function threads() {
+  const [many, one] = await Promise.all([createBackend('wasm'), createBackend('wasm', { threads: 1 })]);
+  const values = (n, k) => Array.from({ length: n }, (_, i) => Math.sin(i * k));
+  const run = (be) => be.convForward(be.tensor([4, 40, 40, 16], values(4 * 40 * 40 * 16, 0.3)), be.tensor([3, 3, 16, 16], values(3 * 3 * 16 * 16, 0.7)),
+    be.tensor([1, 1, 1, 16]), { stride: 1, pad: 1 }).Z.data;
+  const a = run(many), b = run(one);
+  const result = { threads: many.features.threads, same: a.every((v, i) => Object.is(v, b[i])) };
+  many.dispose();
+  return result;
+}

@@ -1,6 +1,6 @@
 // The page: the convolution on 'wasm' on the main thread, then the same in a module worker; the
 // outcome goes to window.result for test/package.test.ts to read.
-import { conv } from './conv.js';
+import { conv, threads } from './conv.js';
 
 function inWorker() {
   return new Promise((resolve, reject) => {
@@ -14,7 +14,7 @@ function inWorker() {
   });
 }
 
-Promise.all([conv('wasm'), inWorker()]).then(
-  ([main, worker]) => (window.result = { main, worker }),
+Promise.all([conv('wasm'), inWorker(), threads()]).then(
+  ([main, worker, mainThreads]) => (window.result = { main, worker: worker.conv, threads: { main: mainThreads, worker: worker.threads } }),
   (e) => (window.result = { error: String(e && e.stack ? e.stack : e) }),
 );

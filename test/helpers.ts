@@ -6,9 +6,13 @@ import { createBackend, type Backend, type DType, type Tensor } from '../src/ind
 /** Which wasm build this test project runs: vitest.config.ts sets it per project. */
 export const BUILD = (process.env['CNN_WASM_SIMD'] ?? 'plain') as 'plain' | 'relaxed';
 
+/** How many threads the wasm backend under test runs: vitest.config.ts sets it per project (1 unless said). */
+export const THREADS = Number(process.env['CNN_WASM_THREADS'] ?? 1);
+
 export async function makeBackends(): Promise<{ wasm: Backend; js: Backend }> {
-  const wasm = await createBackend('wasm', { simd: BUILD });
+  const wasm = await createBackend('wasm', { simd: BUILD, threads: THREADS });
   expect(wasm.features.build).toBe(BUILD === 'relaxed' ? 'relaxed-simd' : 'simd');
+  expect(wasm.features.threads).toBe(THREADS);
   return { wasm, js: await createBackend('js') };
 }
 

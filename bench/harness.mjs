@@ -36,7 +36,10 @@ export async function measure(impls, { rounds = 5, roundMs = 60, warmupMs = 150,
   for (let r = 0; r < rounds; r++) {
     const bench = new Bench({ time: roundMs, iterations: 1, warmup: false, retainSamples: true, throws: true });
     const order = impls.map((_, i) => impls[(i + r) % impls.length]).filter((impl) => r < maxRounds.get(impl));
-    for (const impl of order) bench.add(impl.name, impl.run, impl.enter ? { beforeAll: impl.enter } : {});
+    // each impl's round starts after a full garbage collection (where Node runs with --expose-gc), so
+    // that one impl's garbage is not collected by V8's concurrent threads during another's round
+    // (which would take the second core from a 2-thread impl)
+    for (const impl of order) bench.add(impl.name, impl.run, { beforeAll: async () => { globalThis.gc?.(); await impl.enter?.(); } });
     await bench.run();
     for (const task of bench.tasks) samples.get(task.name).push(...(task.result.latency.samples ?? []));
   }

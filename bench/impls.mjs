@@ -28,11 +28,18 @@ tf.enableProdMode();
  * impl for case c, { name, missing } where it has no kernel for the op, or null where it does not
  * apply (tfjs and ONNX Runtime are float32 only). skip(c): why a (slow) impl is not run on c, or null.
  */
+/** The ops a 2-thread column runs on by default: convolution, pooling, dense layers, the training step. */
+const THREADED_OPS = /^(conv |max pool|average pool|dense |training step)/;
+
 export const IMPLS = [
   { name: 'cnn-wasm relaxed', tier: 'default', make: (c, be) => be.relaxed && cnnImpl('cnn-wasm relaxed', be.relaxed, c) },
   { name: 'cnn-wasm simd', tier: 'default', make: (c, be) => cnnImpl('cnn-wasm simd', be.simd, c) },
-  // the faster build on two threads (the caller and one worker): what a second core buys
-  { name: 'cnn-wasm 2 threads', tier: 'default', make: (c, be) => (be.threads2 ? cnnImpl('cnn-wasm 2 threads', be.threads2, c) : null) },
+  // the faster build on two threads (the caller and one worker): what a second core buys, on the
+  // rows threads are for (--full: every row)
+  {
+    name: 'cnn-wasm 2 threads', tier: 'full', defaultFor: (c) => THREADED_OPS.test(c.op),
+    make: (c, be) => (be.threads2 ? cnnImpl('cnn-wasm 2 threads', be.threads2, c) : null),
+  },
   { name: 'tfjs-wasm', tier: 'default', make: (c) => (c.dtype === 'float32' ? tfjsImpl('wasm', c) : null) },
   {
     // the training step is the story of tfjs-cpu (the one tfjs backend that can train a conv net): always run there
@@ -44,8 +51,12 @@ export const IMPLS = [
   },
   { name: 'ort-web', tier: 'default', make: (c) => (c.dtype === 'float32' ? ortImpl('web', c) : null) },
   { name: 'ort-node', tier: 'default', make: (c) => (c.dtype === 'float32' ? ortImpl('node', c) : null) },
-  // onnxruntime-web's threaded wasm (pthreads over SharedArrayBuffer, as in a cross-origin isolated page)
-  { name: 'ort-web 2 threads', tier: 'default', make: (c) => (c.dtype === 'float32' ? ortWebThreadsImpl(c, 'ort-web 2 threads') : null) },
+  // onnxruntime-web's threaded wasm (pthreads over SharedArrayBuffer, as in a cross-origin isolated
+  // page), on conv forward (--full: every op it has)
+  {
+    name: 'ort-web 2 threads', tier: 'full', defaultFor: (c) => c.op === 'conv forward',
+    make: (c) => (c.dtype === 'float32' ? ortWebThreadsImpl(c, 'ort-web 2 threads') : null),
+  },
   // the pure-JS backend: the reference a --full run checks every output against
   { name: 'cnn-wasm js', tier: 'full', defaultFor: (c) => c.op === 'training step', make: (c, be) => cnnImpl('cnn-wasm js', be.js, c) },
 ];

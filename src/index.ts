@@ -79,9 +79,13 @@ function sharedMemory(initial: number, maximum: number | undefined): { memory: W
 
 /**
  * Creates a backend. 'wasm' (the default) compiles the SIMD kernels, relaxed SIMD where the engine
- * validates it unless `options.simd` says otherwise; 'js' is the plain TypeScript reference.
+ * validates it unless `options.simd` says otherwise, and starts `options.threads` threads ('auto':
+ * the machine's cores, at most 8) over one shared memory where the engine allows it (one thread
+ * elsewhere, without an error: see `features.threadsNote`); `options.memory` reserves and caps its
+ * linear memory. 'js' is the plain TypeScript reference, on the calling thread.
  * @throws CnnArgumentError for an unknown name or option; CnnUnsupportedError where the engine lacks
- * WebAssembly SIMD (use 'js' there) or relaxed SIMD that was asked for.
+ * WebAssembly SIMD (use 'js' there) or relaxed SIMD that was asked for; CnnAllocationError where
+ * the engine refuses the memory asked for.
  */
 export async function createBackend(name: BackendName = 'wasm', options: BackendOptions = {}): Promise<Backend> {
   const op = 'createBackend';

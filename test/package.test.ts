@@ -137,6 +137,10 @@ describe('TypeScript', () => {
     await node([tsc, '-p', 'tsconfig.bundler.json'], app);
   });
 
+  it('the types need no DOM and no Node types (lib ES2022 alone)', async () => {
+    await node([tsc, '-p', 'tsconfig.nodom.json'], app);
+  });
+
   it("toONNX from 'cnn-wasm/onnx' checks under node16 and bundler, and runs in Node ESM", async () => {
     writeFileSync(join(app, 'onnx.ts'), [
       "import { createBackend, nn } from 'cnn-wasm';",

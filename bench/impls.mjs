@@ -117,7 +117,7 @@ export function cnnImpl(name, be, c) {
     return out;
   };
   const { data } = c;
-  const impl = (fields, ...inputs) => ({ name, build: be.features?.build, ...fields, dispose: () => inputs.forEach((x) => x.dispose()) });
+  const impl = (fields, ...inputs) => ({ name, build: be.features?.build, threads: be.features?.threads, ...fields, dispose: () => inputs.forEach((x) => x.dispose()) });
   if (c.op.startsWith('conv ')) {
     const A = t(c.shapes.A, data.A), W = t(c.shapes.W, data.W), b = t(c.shapes.b, data.b);
     const hp = { stride: c.layer.s, pad: c.layer.p };
@@ -259,7 +259,7 @@ function trainingStepImpl(name, be, c) {
   const everything = () => [x, ...Object.values(params), ...state.m, ...state.v, ...scratchParams, ...scratchState.m, ...scratchState.v,
     c1.Z, p1.A, c2.Z, p2.A, dn.Z, dLogits, ...Object.values(g3), r2, ...Object.values(g2), r1, ...Object.values(kept.g1)];
   return {
-    name, build: be.features?.build, parts,
+    name, build: be.features?.build, threads: be.features?.threads, parts,
     run: () => lenetTrainStep(be, params, state, x, d.labels),
     result,
     dispose: () => everything().forEach((u) => u.dispose()),

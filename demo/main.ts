@@ -177,8 +177,9 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
     case 'ready':
       ready = true;
       batchesPerEpoch = m.batchesPerEpoch;
-      $('backend').textContent = `${m.backend}, ${m.build}`;
-      $('backend').title = m.isolated ? 'cross-origin isolated (threads possible)' : 'not cross-origin isolated';
+      $('backend').textContent = `${m.backend}, ${m.build}, ${m.threads} thread${m.threads === 1 ? '' : 's'}`;
+      $('backend').title = m.isolated ? 'cross-origin isolated: threads run' : 'not cross-origin isolated: one thread';
+      document.body.dataset['threads'] = String(m.threads);
       $('isolated').textContent = m.isolated ? 'yes' : 'no';
       $('data').textContent = `${m.trainSize.toLocaleString('en')} training digits, ${m.valSize.toLocaleString('en')} held out, batches of ${settings.batchSize}`;
       $('summary').textContent = m.summary;

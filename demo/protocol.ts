@@ -42,7 +42,7 @@ export interface LayerMaps {
 }
 
 export type FromWorker =
-  | { type: 'ready'; backend: string; build: string; isolated: boolean; trainSize: number; valSize: number; batchesPerEpoch: number; summary: string }
+  | { type: 'ready'; backend: string; build: string; threads: number; isolated: boolean; trainSize: number; valSize: number; batchesPerEpoch: number; summary: string }
   | { type: 'state'; state: RunState; epochs: number }
   /** Every 10 steps: the mean loss of those steps, the accuracy of the last sampled batches, the rate. */
   | { type: 'progress'; step: number; epoch: number; batch: number; loss: number; accuracy: number | null; stepsPerSecond: number }

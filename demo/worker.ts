@@ -335,7 +335,7 @@ async function init(s: Settings) {
   batchTensors = new Map();
   run = newRun(s.epochs, 'running');
   post({
-    type: 'ready', backend: be.name, build: be.features.build, isolated: self.crossOriginIsolated === true,
+    type: 'ready', backend: be.name, build: be.features.build, threads: be.features.threads, isolated: self.crossOriginIsolated === true,
     trainSize: s.trainSize, valSize: s.valSize, batchesPerEpoch: Math.ceil(s.trainSize / s.batchSize), summary: run.model.summary(),
   });
   postViz(run);

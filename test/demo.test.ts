@@ -6,7 +6,7 @@
 // errors, no page errors, no failed requests; a full-page screenshot goes to test-results/demo.png.
 // The library is used as `npm test` built it (buildDemo with library: false does not rebuild it).
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -54,13 +54,15 @@ describe('the demo page in headless Chromium', () => {
       isolated: globalThis.crossOriginIsolated,
       backend: document.body.dataset['backend'],
       build: document.body.dataset['build'],
+      threads: Number(document.body.dataset['threads']),
       epochs: Number(document.body.dataset['epochs']),
       valAccuracy: Number(document.body.dataset['valAccuracy']),
       step: document.getElementById('step')!.textContent,
       filters: document.querySelectorAll('#filters canvas').length,
       layers: [...document.querySelectorAll('#layers .layer')].map((l) => [l.querySelector('h3')!.textContent, l.querySelectorAll('canvas').length]),
     }));
-    expect(info).toMatchObject({ isolated: true, backend: 'wasm', build: 'relaxed-simd', epochs: 1, step: '125', filters: 16 });
+    // the page is cross-origin isolated: the worker's backend runs threads of its own (as many as the cores, at most 8)
+    expect(info).toMatchObject({ isolated: true, backend: 'wasm', build: 'relaxed-simd', threads: Math.min(8, availableParallelism()), epochs: 1, step: '125', filters: 16 });
     expect(info.layers).toEqual([
       ['input, 28x28', 1],
       ['after conv2d_1: 16 maps of 28x28', 16],

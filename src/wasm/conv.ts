@@ -156,8 +156,11 @@ export function convForward(rt: WasmRuntime, g: ConvGeometry, A: TensorParts, W:
       const pix = g.N * sz;
       const parts = taskCount(rt.threads, g.m * g.nH * g.nW * g.fH * g.fW * g.C * g.N, g.m * g.nH * g.nW);
       const steps = { xImage: H * Wd * g.C * sz, xRow: sH * Wd * g.C * sz, xPixel: sW * g.C * sz, zImage: g.nH * g.nW * pix, zRow: g.nW * pix, zPixel: pix };
-      const run = (relu: number) => rt.job(op, parts, (add) => splitPixels(parts, g.m, g.nH, g.nW, steps, (dx, dz, m, nH, nW) =>
-        add(conv, x + dx, pw, pb, off(Z) + dz, m, H, Wd, g.C, g.fH, g.fW, sH, sW, nH, nW, g.N, pix, g.nW * pix, g.nH * g.nW * pix, relu)));
+      // one call straight to the kernel when the op is not split (the seed's small layers: no job to gather)
+      const run = (relu: number) => (parts <= 1
+        ? (rt.work.kernelCalls++, conv(x, pw, pb, off(Z), g.m, H, Wd, g.C, g.fH, g.fW, sH, sW, g.nH, g.nW, g.N, pix, g.nW * pix, g.nH * g.nW * pix, relu))
+        : rt.job(op, parts, (add) => splitPixels(parts, g.m, g.nH, g.nW, steps, (dx, dz, m, nH, nW) =>
+          add(conv, x + dx, pw, pb, off(Z) + dz, m, H, Wd, g.C, g.fH, g.fW, sH, sW, nH, nW, g.N, pix, g.nW * pix, g.nH * g.nW * pix, relu))));
       flagged = run(g.activation === 'relu' ? 1 : 0);
       if (flagged && g.activation === 'relu') {
         // the ReLU may have hidden a -Infinity: find them in the values before it, then apply it

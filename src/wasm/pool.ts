@@ -18,8 +18,11 @@ export function poolForward(rt: WasmRuntime, g: PoolGeometry, A: TensorParts, ou
   const parts = taskCount(rt.threads, POOL_FORWARD_WEIGHT * poolWork(g), g.m * g.nH);
   const pix = g.C * sz;
   const steps = { xImage: g.H * g.W * pix, xRow: g.sH * g.W * pix, xPixel: g.sW * pix, zImage: g.nH * g.nW * pix, zRow: g.nW * pix, zPixel: pix };
-  const flagged = rt.job('poolForward', parts, (add) => splitPixels(parts, g.m, g.nH, g.nW, steps, (dx, dz, m, nH, nW) =>
-    add(k.pool_forward, off(A) + dx, off(out) + dz, m, g.H, g.W, g.C, g.fH, g.fW, g.sH, g.sW, nH, nW, g.mode === 'max' ? 1 : 0)));
+  const isMax = g.mode === 'max' ? 1 : 0;
+  const flagged = parts <= 1
+    ? (rt.work.kernelCalls++, k.pool_forward(off(A), off(out), g.m, g.H, g.W, g.C, g.fH, g.fW, g.sH, g.sW, g.nH, g.nW, isMax))
+    : rt.job('poolForward', parts, (add) => splitPixels(parts, g.m, g.nH, g.nW, steps, (dx, dz, m, nH, nW) =>
+      add(k.pool_forward, off(A) + dx, off(out) + dz, m, g.H, g.W, g.C, g.fH, g.fW, g.sH, g.sW, nH, nW, isMax)));
   if (flagged && g.mode === 'average') redoPoolForward(rt, g, A, out);
 }
 

@@ -86,16 +86,14 @@ function poolRatios() {
   ].join('\n');
 }
 
-/** One thread's time over two threads', per op and layer: what a second core buys. */
+/** One thread's time over two threads', per layer and op: what a second core buys. */
 function threadRatios() {
   const rows = report.results.filter((r) => r.dtype === 'float32' && threadGain(r) != null && r.tier === 'default');
   if (!rows.length) return 'This run has no 2-thread results.';
-  const layers = [...new Set(rows.map((r) => r.layer))];
-  const ops = [...new Set(rows.map((r) => r.op))];
   return [
-    `| one thread's time / two threads' | ${ops.join(' | ')} |`,
-    `|---|${ops.map(() => '--:').join('|')}|`,
-    ...layers.map((l) => `| ${l} | ${ops.map((op) => fmt(threadGain(rows.find((r) => r.op === op && r.layer === l) ?? { results: [] }))).join(' | ')} |`),
+    '| layer | one thread\'s time / two threads\', per op |',
+    '|---|---|',
+    ...[...groupBy(rows, (r) => r.layer)].map(([layer, rs]) => `| ${layer} | ${rs.map((r) => `${r.op} ${fmt(threadGain(r))}`).join(', ')} |`),
   ].join('\n');
 }
 

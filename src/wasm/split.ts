@@ -6,14 +6,15 @@
 /**
  * Work is counted in multiply-adds of the convolution kernels (about 0.04 ns each on one core here);
  * other kernels' steps are weighted by what splitting them gains against that, as measured on this
- * machine: a pooling window element forward (memory-bound: two threads gain only on inputs larger
- * than the cache, so it weighs the least), a copied or zeroed element, an elementwise op's element,
- * and a pooling window element backward (which also zeroes and re-reads dA_prev).
+ * machine: a pooling window element forward and an elementwise op's element (memory-bound: two
+ * threads gain only on tensors larger than the cache, so they weigh the least; a ReLU of 200k
+ * elements was 0.68x on 2 threads at weight 3), a copied or zeroed element, and a pooling window
+ * element backward (which also zeroes and re-reads dA_prev).
  */
 export const POOL_FORWARD_WEIGHT = 1;
 export const POOL_BACKWARD_WEIGHT = 12;
 export const COPY_WEIGHT = 2;
-export const ELEMENTWISE_WEIGHT = 3;
+export const ELEMENTWISE_WEIGHT = 1;
 
 /**
  * The least work a task gets: 2^18 multiply-adds (about 10 us on one core); an op is split only

@@ -50,7 +50,8 @@ if (!cases.length) {
   console.error(`no case matches --only ${JSON.stringify(only)}; cases are named "op layer dtype", e.g. "${caseName(selectCases()[0])}"`);
   process.exit(2);
 }
-const timingOptions = quick ? { rounds: 2, roundMs: 30, warmupMs: 60 } : { rounds: 5, roundMs: 60, warmupMs: 150 };
+// the default run (the main job) keeps to about two minutes with four rounds; --full takes five
+const timingOptions = quick ? { rounds: 2, roundMs: 30, warmupMs: 60 } : full ? { rounds: 5, roundMs: 60, warmupMs: 150 } : { rounds: 4, roundMs: 50, warmupMs: 120 };
 const activeImpls = IMPLS.filter((d) => full || d.tier === 'default' || cases.some((c) => d.defaultFor?.(c)));
 /** The impls that run on case c: every default one, and a full one where --full asks or its defaultFor(c) says so. */
 const implsFor = (c) => IMPLS.filter((d) => full || d.tier === 'default' || d.defaultFor?.(c));

@@ -24,7 +24,7 @@ export const ELEMENTWISE_WEIGHT = 1;
 export const MIN_TASK_WORK = 1 << 18;
 
 /** Tasks a thread gets when there is enough work: a few, so a thread that falls behind is helped. */
-const TASKS_PER_THREAD = 3;
+export const TASKS_PER_THREAD = 3;
 
 /**
  * How many tasks `work` is worth on `threads` threads, given `units` it can be cut into (1: run as

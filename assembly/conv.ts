@@ -529,6 +529,52 @@ export function conv2dBackwardFilter<T>(
   }
 }
 
+/**
+ * Filter gradient of a layer with few input channels (C < CB), from the input as it is: x is the
+ * padded (or gathered) input (m, H, W, C), unpacked. A window row's fW x C values lie side by side
+ * in x, and so do their rows of dw (fH, fW, C, N): a tile takes CB of them (taps and channels
+ * alike) where the packed kernel would take one tap's C < CB channels and pad the rest of its
+ * block with zeros. dz is packed as for conv2dBackwardFilter.
+ * Only tiles [first, last) are computed, numbered (nb * fH + kh) * JB + jb over the output channel
+ * blocks nb, the filter rows kh and the blocks jb of CB values of a window row (JB of them); each
+ * dw element belongs to one tile, summed over every pixel in the same order whatever the range.
+ */
+export function conv2dBackwardFilterRows<T>(
+  x: usize, dzb: usize, dw: usize,
+  m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32,
+  nH: i32, nW: i32, N: i32, first: i32, last: i32,
+): void {
+  const sz = <usize>sizeof<T>();
+  const nr = NR<T>();
+  const pix = <usize>C * sz;
+  const xRowBytes = <usize>W * pix;
+  const xImageBytes = <usize>H * xRowBytes;
+  const xRowStep = <usize>sH * xRowBytes;
+  const xPixStep = <usize>sW * pix;
+  const rows = m * nH;
+  const dzBlockBytes = <usize>rows * <usize>nW * <usize>nr * sz;
+  const dwRowBytes = <usize>N * sz;
+  const chunk = max(1, CHUNK_PIXELS / max(1, nW));
+  const J = fW * C; // values in a window row
+  const JB = (J + CB - 1) / CB;
+  for (let r0 = 0; r0 < rows; r0 += chunk) {
+    const r1 = min(rows, r0 + chunk);
+    for (let tile = first; tile < last; tile++) {
+      const jb = tile % JB, kh = (tile / JB) % fH, nb = tile / (JB * fH);
+      const j0 = jb * CB, n0 = nb * nr;
+      const valid = min(CB, J - j0);
+      const validN = min(nr, N - n0);
+      const xTap = x + <usize>kh * xRowBytes + <usize>j0 * sz;
+      const dzBlock = dzb + <usize>nb * dzBlockBytes;
+      const dwTap = dw + (<usize>kh * <usize>J + <usize>j0) * dwRowBytes + <usize>n0 * sz;
+      if (valid == 4) filterTile<T>(4, xTap, xImageBytes, xRowStep, xPixStep, dzBlock, nH, nW, r0, r1, dwTap, dwRowBytes, validN, r0 == 0);
+      else if (valid == 3) filterTile<T>(3, xTap, xImageBytes, xRowStep, xPixStep, dzBlock, nH, nW, r0, r1, dwTap, dwRowBytes, validN, r0 == 0);
+      else if (valid == 2) filterTile<T>(2, xTap, xImageBytes, xRowStep, xPixStep, dzBlock, nH, nW, r0, r1, dwTap, dwRowBytes, validN, r0 == 0);
+      else filterTile<T>(1, xTap, xImageBytes, xRowStep, xPixStep, dzBlock, nH, nW, r0, r1, dwTap, dwRowBytes, validN, r0 == 0);
+    }
+  }
+}
+
 // @ts-ignore: decorator
 @inline const CHUNK_PIXELS = 256;
 

@@ -1,7 +1,7 @@
 // The module's exports: each generic kernel instantiated for f32 and f64, named dtype_op.
 // Every export takes byte offsets into the imported memory and plain sizes; none allocates.
 import { zeroPad, packBlocks, gatherPixels } from "./bytes";
-import { packFilter, packFilterRows, packBias, conv2dForward, conv2dForwardDot, conv2dBackwardFilter, biasGradient, dot } from "./conv";
+import { packFilter, packFilterRows, packBias, conv2dForward, conv2dForwardDot, conv2dBackwardFilter, conv2dBackwardFilterRows, biasGradient, dot } from "./conv";
 import { poolForward, poolBackward, maskFromWindow } from "./pool";
 import { fill, relu, reluBackward, findNonFinite } from "./elementwise";
 import { softmax, softmaxCrossEntropy, expNonPositive } from "./loss";
@@ -30,6 +30,8 @@ export function f64_conv2d_forward_dot(x: usize, pw: usize, pb: usize, z: usize,
 
 export function f32_conv2d_backward_filter(xb: usize, dzb: usize, dw: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, first: i32, last: i32): void { conv2dBackwardFilter<f32>(xb, dzb, dw, m, H, W, C, fH, fW, sH, sW, nH, nW, N, first, last); }
 export function f64_conv2d_backward_filter(xb: usize, dzb: usize, dw: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, first: i32, last: i32): void { conv2dBackwardFilter<f64>(xb, dzb, dw, m, H, W, C, fH, fW, sH, sW, nH, nW, N, first, last); }
+export function f32_conv2d_backward_filter_rows(x: usize, dzb: usize, dw: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, first: i32, last: i32): void { conv2dBackwardFilterRows<f32>(x, dzb, dw, m, H, W, C, fH, fW, sH, sW, nH, nW, N, first, last); }
+export function f64_conv2d_backward_filter_rows(x: usize, dzb: usize, dw: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, first: i32, last: i32): void { conv2dBackwardFilterRows<f64>(x, dzb, dw, m, H, W, C, fH, fW, sH, sW, nH, nW, N, first, last); }
 
 export function f32_bias_gradient(dz: usize, db: usize, P: i32, N: i32): void { biasGradient<f32>(dz, db, P, N); }
 export function f64_bias_gradient(dz: usize, db: usize, P: i32, N: i32): void { biasGradient<f64>(dz, db, P, N); }

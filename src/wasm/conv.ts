@@ -182,7 +182,9 @@ export function convBackward(rt: WasmRuntime, g: ConvGeometry, dZ: TensorParts, 
 
 // Filter gradient: a blocked reduction over output pixels of (padded input) x dZ, both first packed
 // into channel blocks (4 input channels, NR output channels) so that its tiles read contiguous
-// memory. Bias gradient: a sum over dZ's pixels. Both outputs are small: they are scanned for values
+// memory. A layer of fewer than 4 input channels (grey or RGB images) skips the input's packing:
+// its tiles take 4 of a window row's fW x C values, which lie side by side in the input, instead of
+// one tap's C channels padded to 4 with zeros (for C = 1, 2.5 times fewer passes over dZ). Bias gradient: a sum over dZ's pixels. Both outputs are small: they are scanned for values
 // that are not finite afterwards.
 function filterGradient(rt: WasmRuntime, op: string, g: ConvGeometry, dZ: TensorParts, A: TensorParts, dW: TensorParts, db: TensorParts): void {
   const k = rt.kernels(g.dtype);
@@ -195,16 +197,22 @@ function filterGradient(rt: WasmRuntime, op: string, g: ConvGeometry, dZ: Tensor
   rt.scratch(op, [packed ? P * Npad * sz : 0], (scratch) => {
     const dzb = packed ? scratch : off(dZ);
     if (packed) packImages(rt, op, off(dZ), dzb, 1, 1, P, g.N * sz, nr * sz, 1, P, 0, 0);
-    withPaddedInput(rt, op, g, A, true, (xb, H, Wd, sH, sW) => {
-      // tiles: blocks of 4 input channels x blocks of nr output channels x taps, each summed over every pixel
-      const tiles = Math.ceil(g.C / FILTER_CHANNEL_BLOCK) * (Npad / nr) * g.fH * g.fW;
+    // fewer input channels than a block: tiles of a window row's values, from the input as it is
+    const rows = g.C < FILTER_CHANNEL_BLOCK;
+    withPaddedInput(rt, op, g, A, !rows, (xb, H, Wd, sH, sW) => {
+      // tiles: blocks of 4 input channels (or of 4 of a window row's fW x C values) x blocks of nr
+      // output channels x taps (or filter rows), each summed over every pixel
+      const tiles = rows
+        ? (Npad / nr) * g.fH * Math.ceil((g.fW * g.C) / FILTER_CHANNEL_BLOCK)
+        : Math.ceil(g.C / FILTER_CHANNEL_BLOCK) * (Npad / nr) * g.fH * g.fW;
+      const kernel = rows ? k.conv2d_backward_filter_rows : k.conv2d_backward_filter;
       // every task reads all of xb and dzb (for its tiles): one task a thread
       const parts = taskCount(rt.threads, P * g.fH * g.fW * g.C * g.N, tiles, 1);
       rt.job(op, parts, (add) => {
         add(k.bias_gradient, off(dZ), off(db), P, g.N);
         for (let i = 0; i < parts; i++) {
           const first = Math.floor((tiles * i) / parts), last = Math.floor((tiles * (i + 1)) / parts);
-          add(k.conv2d_backward_filter, xb, dzb, off(dW), g.m, H, Wd, g.C, g.fH, g.fW, sH, sW, g.nH, g.nW, g.N, first, last);
+          add(kernel, xb, dzb, off(dW), g.m, H, Wd, g.C, g.fH, g.fW, sH, sW, g.nH, g.nW, g.N, first, last);
         }
       });
     });

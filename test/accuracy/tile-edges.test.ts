@@ -54,3 +54,21 @@ describe.each<DType>(['float32', 'float64'])('few output channels, %s', (dtype) 
     }
   });
 });
+
+// A layer of fewer input channels than a filter-gradient block (C = 1, 2, 3: grey and RGB inputs)
+// takes its filter gradient from the unpacked input (conv2dBackwardFilterRows): a tile is 4 of a
+// window row's fW x C values, so window rows of 3 to 10 values meet every tail a tile of C can have.
+// Strides, four-sided 'same' padding and a stride larger than the window (the gathered input) too.
+describe.each<DType>(['float32', 'float64'])('filter gradient of few input channels, %s', (dtype) => {
+  it.each([1, 2, 3])('C = %i, window rows at the edges of a 4-value tile, every output-channel tail', (C) => {
+    const fWs = [...new Set(around(FILTER_CHANNEL_TILE).map((values) => Math.max(1, Math.round(values / C))))];
+    around(CHANNEL_TILE[dtype]).forEach((N, i) => {
+      for (const fW of fWs) {
+        const seed = C * 1000 + fW * 100 + N;
+        compareConv(wasm, js, { m: 2, H: 5, W: fW + 3, C, N, fH: 2, fW, sH: 1, sW: 1, padH: 0, padW: 0, dtype, seed });
+        compareConv(wasm, js, { m: 1, H: 6, W: fW + 5, C, N, fH: 3, fW, sH: 2, sW: 1 + (i % 3), padH: 0, padW: 0, padding: 'same', dtype, seed: seed + 1 });
+        compareConv(wasm, js, { m: 2, H: 7, W: 3 * fW + 4, C, N, fH: 2, fW, sH: 3, sW: fW + 2, padH: 1, padW: 1, dtype, seed: seed + 2 });
+      }
+    });
+  });
+});

@@ -4,7 +4,7 @@
 // could replace), and a tensor is recognised by that private brand, not by `instanceof`: a subclass,
 // a Proxy or an object made with Tensor.prototype is not a tensor.
 import { CnnArgumentError } from './errors.js';
-import type { BackendName, DataOf, DType, TypedArray } from './types.js';
+import type { BackendName, DataOf, DType, TypedArray } from './dtype.js';
 
 /**
  * @internal Elements of one dtype that one or more tensors view (reshape shares them). The owner

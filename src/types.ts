@@ -1,16 +1,12 @@
 // The public types: dtypes, hyperparameters, caches, options and the Backend interface.
+import type { BackendName, DType } from './dtype.js';
 import type { Tensor } from './tensor.js';
 
-/** Element type of a tensor. */
-export type DType = 'float32' | 'float64';
-/** The typed array that holds a tensor's elements: `Float32Array` for 'float32', `Float64Array` for 'float64'. */
-export type DataOf<D extends DType> = D extends 'float32' ? Float32Array : D extends 'float64' ? Float64Array : Float32Array | Float64Array;
-/** Either element array. */
-export type TypedArray = Float32Array | Float64Array;
+export type { BackendName, DataOf, DType, TypedArray } from './dtype.js';
+
 /** Values a tensor can be filled from: an array of numbers or a typed array of numbers (not BigInt). */
 export type TensorData = ArrayLike<number> & (readonly number[] | Float32Array | Float64Array | Int8Array | Uint8Array |
   Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array);
-export type BackendName = 'wasm' | 'js';
 export type PoolMode = 'max' | 'average';
 /** An activation fused into an op: 'relu' is max(x, 0); 'linear' (the default) is none. */
 export type Activation = 'relu' | 'linear';

@@ -3,8 +3,7 @@
 // A_prev_pad) is read through a function that gives 0 outside the input rather than materialised, and
 // the padded input gradient's border (which the seed slices off at the end) is never accumulated: the
 // numbers are the seed's, and the work and memory are bounded by the tensors whatever the padding.
-import type { ConvGradients } from '../ops/kernels.js';
-import type { ConvGeometry } from '../ops/conv.js';
+import type { ConvGeometry, ConvGradients } from '../ops/kernels.js';
 import type { TensorParts } from '../tensor.js';
 import type { TypedArray } from '../types.js';
 import { scratch } from './store.js';

@@ -1,8 +1,7 @@
 // The reference dense layer: each output a float64 sum in order, rounded once when stored. Every
 // function computes one element (the 'wasm' backend recomputes with them the elements whose SIMD
 // result is not finite).
-import type { DenseGradients } from '../ops/kernels.js';
-import type { DenseGeometry } from '../ops/dense.js';
+import type { DenseGeometry, DenseGradients } from '../ops/kernels.js';
 import type { TensorParts } from '../tensor.js';
 import type { TypedArray } from '../types.js';
 

@@ -1,6 +1,6 @@
 // The reference softmax and softmax cross-entropy: each row's max subtracted before exp (so any
 // magnitude is safe), sums in float64 in order, rounded once when stored.
-import type { Labels, SoftmaxGeometry } from '../ops/loss.js';
+import type { Labels, SoftmaxGeometry } from '../ops/kernels.js';
 import type { TensorParts } from '../tensor.js';
 import type { TypedArray } from '../types.js';
 

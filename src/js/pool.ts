@@ -1,5 +1,5 @@
 // The reference pooling: the seed's loops, window by window, sums in float64.
-import type { PoolGeometry } from '../ops/pool.js';
+import type { PoolGeometry } from '../ops/kernels.js';
 import type { TensorParts } from '../tensor.js';
 import type { TypedArray } from '../types.js';
 import { at } from './conv.js';

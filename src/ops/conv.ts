@@ -4,29 +4,13 @@
 import { CnnArgumentError } from '../errors.js';
 import type { TensorParts } from '../tensor.js';
 import type { Tensor } from '../tensor.js';
-import type { Activation, ConvCache, DType } from '../types.js';
+import type { Activation, ConvCache } from '../types.js';
 import {
   checkGradient, checkRank, checkSameDType, readActivation, readCache, readOptions, readPadding, readPair,
   shapeText, type PaddingSpec,
 } from '../validate.js';
 import type { OpContext } from './context.js';
-import type { ConvGradients } from './kernels.js';
-
-export interface ConvGeometry {
-  dtype: DType;
-  /** Input: m images of H x W pixels, C channels. */
-  m: number; H: number; W: number; C: number;
-  /** Filter: fH x fW taps, C in and N out channels. */
-  fH: number; fW: number; N: number;
-  sH: number; sW: number;
-  /** Rows of zeros above and below the input, columns left and right. */
-  padTop: number; padBottom: number; padLeft: number; padRight: number;
-  /** Padded input size. */
-  Hp: number; Wp: number;
-  /** Output size. */
-  nH: number; nW: number;
-  activation: Activation;
-}
+import type { ConvGeometry, ConvGradients } from './kernels.js';
 
 const HP_KEYS = ['stride', 'pad', 'activation'] as const;
 

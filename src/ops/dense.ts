@@ -2,21 +2,10 @@
 // activation flattens with no copy), and the gradients of it.
 import { CnnArgumentError } from '../errors.js';
 import type { Tensor, TensorParts } from '../tensor.js';
-import type { Activation, DenseCache, DType } from '../types.js';
+import type { Activation, DenseCache } from '../types.js';
 import { checkGradient, checkSameDType, readActivation, readCache, readOptions, shapeText } from '../validate.js';
 import type { OpContext } from './context.js';
-import type { DenseGradients } from './kernels.js';
-
-export interface DenseGeometry {
-  dtype: DType;
-  /** Rows of X and Z. */
-  m: number;
-  /** Columns of X, rows of W. */
-  k: number;
-  /** Columns of W and Z. */
-  n: number;
-  activation: Activation;
-}
+import type { DenseGeometry, DenseGradients } from './kernels.js';
 
 function denseGeometry(op: string, names: { X: string; W: string; b: string }, x: TensorParts, w: TensorParts, bias: TensorParts, activation: Activation): DenseGeometry {
   if (x.shape.length < 2) {

@@ -2,11 +2,56 @@
 // arguments (tensor parts read once, geometry computed). Both backends implement this interface:
 // 'js' (src/js/) as a transcription of the seed's loops, 'wasm' (src/wasm/) over SIMD kernels.
 import type { Storage, StorageOwner, TensorParts } from '../tensor.js';
-import type { DType } from '../types.js';
-import type { ConvGeometry } from './conv.js';
-import type { DenseGeometry } from './dense.js';
-import type { Labels, SoftmaxGeometry } from './loss.js';
-import type { PoolGeometry } from './pool.js';
+import type { Activation, DType, PoolMode } from '../types.js';
+
+// The geometries the op files compute and the kernels take: plain numbers, read and checked once.
+
+/** A convolution's sizes, strides and four-sided padding. */
+export interface ConvGeometry {
+  dtype: DType;
+  /** Input: m images of H x W pixels, C channels. */
+  m: number; H: number; W: number; C: number;
+  /** Filter: fH x fW taps, C in and N out channels. */
+  fH: number; fW: number; N: number;
+  sH: number; sW: number;
+  /** Rows of zeros above and below the input, columns left and right. */
+  padTop: number; padBottom: number; padLeft: number; padRight: number;
+  /** Padded input size. */
+  Hp: number; Wp: number;
+  /** Output size. */
+  nH: number; nW: number;
+  activation: Activation;
+}
+
+/** A pooling's sizes and window. */
+export interface PoolGeometry {
+  dtype: DType;
+  m: number; H: number; W: number; C: number;
+  fH: number; fW: number; sH: number; sW: number;
+  nH: number; nW: number;
+  mode: PoolMode;
+}
+
+/** A dense layer's sizes. */
+export interface DenseGeometry {
+  dtype: DType;
+  /** Rows of X and Z. */
+  m: number;
+  /** Columns of X, rows of W. */
+  k: number;
+  /** Columns of W and Z. */
+  n: number;
+  activation: Activation;
+}
+
+/** Softmax cross-entropy's labels, read once: class indices, or a tensor of target distributions. */
+export type Labels = { indices: Int32Array; target: null } | { indices: null; target: TensorParts };
+
+export interface SoftmaxGeometry {
+  /** Rows (every dimension but the last) and classes (the last). */
+  rows: number;
+  n: number;
+}
 
 /** The gradients one conv backward call writes: dA_prev, or dW with db, or all three. */
 export interface ConvGradients {

@@ -1,18 +1,10 @@
 // The output of a classifier: softmax over the last axis, and softmax cross-entropy with its
 // gradient, for labels given as class indices or as a one-hot (or any probability) tensor.
 import { CnnArgumentError } from '../errors.js';
-import { numberArrayLength, type Tensor, type TensorParts } from '../tensor.js';
+import { numberArrayLength, type Tensor } from '../tensor.js';
 import { checkRank, describe, shapeText } from '../validate.js';
 import type { OpContext } from './context.js';
-
-/** Softmax cross-entropy's labels, read once: class indices, or a tensor of target distributions. */
-export type Labels = { indices: Int32Array; target: null } | { indices: null; target: TensorParts };
-
-export interface SoftmaxGeometry {
-  /** Rows (every dimension but the last) and classes (the last). */
-  rows: number;
-  n: number;
-}
+import type { Labels } from './kernels.js';
 
 export function softmax(ctx: OpContext, X: unknown): Tensor {
   const op = 'softmax';

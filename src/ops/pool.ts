@@ -3,17 +3,10 @@
 import { CnnArgumentError } from '../errors.js';
 import type { TensorParts } from '../tensor.js';
 import type { Tensor } from '../tensor.js';
-import type { DType, PoolCache, PoolMode } from '../types.js';
+import type { PoolCache, PoolMode } from '../types.js';
 import { checkGradient, checkRank, readCache, readDType, readMode, readOptions, readPair, readShape } from '../validate.js';
 import type { OpContext } from './context.js';
-
-export interface PoolGeometry {
-  dtype: DType;
-  m: number; H: number; W: number; C: number;
-  fH: number; fW: number; sH: number; sW: number;
-  nH: number; nW: number;
-  mode: PoolMode;
-}
+import type { PoolGeometry } from './kernels.js';
 
 const HP_KEYS = ['f', 'stride'] as const;
 

@@ -4,8 +4,7 @@
 // reference's own formula (redo.ts), so NaN and infinities come out exactly as the seed's loops give
 // them (a zero border times an infinite filter tap is not one of the seed's products, for one).
 import { dot as jsDot } from '../js/conv.js';
-import type { ConvGeometry } from '../ops/conv.js';
-import type { ConvGradients } from '../ops/kernels.js';
+import type { ConvGeometry, ConvGradients } from '../ops/kernels.js';
 import type { TensorParts } from '../tensor.js';
 import type { DTypeExports } from './exports.js';
 import { nonFinite, redoConvForward, redoFilterGradient, redoInputGradient } from './redo.js';

@@ -1,9 +1,7 @@
 // Dense layers on the wasm kernels: Z = X W + b is a 1x1 convolution over m pixels of k channels to
 // n channels, and its gradients are that convolution's. The conv kernels (conv.ts) run it; their
 // redo of non-finite results computes the same sums, in the same order, as src/js/dense.ts.
-import type { ConvGeometry } from '../ops/conv.js';
-import type { DenseGeometry } from '../ops/dense.js';
-import type { DenseGradients } from '../ops/kernels.js';
+import type { ConvGeometry, DenseGeometry, DenseGradients } from '../ops/kernels.js';
 import type { TensorParts } from '../tensor.js';
 import { convBackward, convForward } from './conv.js';
 import { nonFinite, redoConvForward, redoFilterGradient, redoInputGradient } from './redo.js';

@@ -2,7 +2,7 @@
 // be finite (it holds a NaN or an infinity) is done again by the reference's functions, so such
 // rows come out exactly as on 'js'.
 import { crossEntropyRow, softmaxRow } from '../js/loss.js';
-import type { Labels, SoftmaxGeometry } from '../ops/loss.js';
+import type { Labels, SoftmaxGeometry } from '../ops/kernels.js';
 import type { TensorParts } from '../tensor.js';
 import type { WasmRuntime } from './runtime.js';
 

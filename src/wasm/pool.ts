@@ -1,6 +1,6 @@
 // Pooling on the wasm kernels (assembly/pool.ts): one call each way. An average that overflows the
 // dtype's range in the kernel's sum, or a gradient sum that does, is done again exactly (redo.ts).
-import type { PoolGeometry } from '../ops/pool.js';
+import type { PoolGeometry } from '../ops/kernels.js';
 import type { TensorParts } from '../tensor.js';
 import { redoPoolBackward, redoPoolForward } from './redo.js';
 import type { WasmRuntime } from './runtime.js';

@@ -9,8 +9,7 @@
 // reports that it stored only finite values.
 import { biasGradientAt, convOutput, filterGradientAt, inputGradientAt } from '../js/conv.js';
 import { poolGradientAt, windowMean } from '../js/pool.js';
-import type { ConvGeometry } from '../ops/conv.js';
-import type { PoolGeometry } from '../ops/pool.js';
+import type { ConvGeometry, PoolGeometry } from '../ops/kernels.js';
 import type { TensorParts } from '../tensor.js';
 import type { WasmRuntime } from './runtime.js';
 

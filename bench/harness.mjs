@@ -39,13 +39,14 @@ export async function measure(impls, { rounds = 5, roundMs = 60, warmupMs = 150,
     // each impl's round starts after a full garbage collection (where Node runs with --expose-gc), so
     // that one impl's garbage is not collected by V8's concurrent threads during another's round
     // (which would take the second core from a 2-thread impl)
-    // (a multi-threaded impl also waits a little after it, for the collector's background sweeping)
-    const settle = async (impl) => {
+    // (a multi-threaded impl also waits a little after it, for the collector's background sweeping;
+    // so does the impl after one, whose workers poll for their next job for a few ms before sleeping)
+    const settle = async (impl, previous) => {
       globalThis.gc?.();
-      if (impl.threads > 1) await new Promise((resolve) => setTimeout(resolve, 20));
+      if (impl.threads > 1 || previous?.threads > 1) await new Promise((resolve) => setTimeout(resolve, 20));
       await impl.enter?.();
     };
-    for (const impl of order) bench.add(impl.name, impl.run, { beforeAll: () => settle(impl) });
+    order.forEach((impl, i) => bench.add(impl.name, impl.run, { beforeAll: () => settle(impl, order[i - 1]) }));
     await bench.run();
     for (const task of bench.tasks) samples.get(task.name).push(...(task.result.latency.samples ?? []));
   }

@@ -587,6 +587,7 @@ export async function ortWebThreadsImpl(c, threadsPeer) {
   const { session } = await ortWorkerCall({ type: 'create', model: spec.model, x: spec.x, shape: spec.shape });
   return {
     name: threadsPeer,
+    threads: 2,
     note: `${spec.nchw ? 'NCHW; ' : ''}in a worker (a ${(roundTripMs * 1000).toFixed(0)} us message round trip is in its time)`,
     run: () => ortWorkerCall({ type: 'run', session }),
     result: async () => ortOutput(spec, (await ortWorkerCall({ type: 'result', session })).y),

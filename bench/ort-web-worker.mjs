@@ -13,11 +13,10 @@ parentPort.on('message', async ({ id, type, ...m }) => {
   try {
     if (type === 'ping') return parentPort.postMessage({ id });
     if (type === 'create') {
-      // its intra-op threads spin between runs unless told not to, which would slow whatever else this
-      // process times (cnn-wasm's rows included)
+      // its default session options: its intra-op threads poll for work for a while after a run, as
+      // cnn-wasm's workers do (the harness lets both settle before the next impl's round)
       const session = await ort.InferenceSession.create(m.model, {
         executionProviders: ['wasm'], graphOptimizationLevel: 'all', logSeverityLevel: 3,
-        extra: { session: { intra_op: { allow_spinning: '0' } } },
       });
       const key = next++;
       sessions.set(key, { session, feeds: { x: new ort.Tensor('float32', m.x, m.shape) } });

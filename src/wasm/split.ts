@@ -6,10 +6,9 @@
 /**
  * Work is counted in multiply-adds of the convolution kernels (about 0.04 ns each on one core here);
  * other kernels' steps are weighted by what splitting them gains against that, as measured on this
- * machine: a pooling window element forward and an elementwise op's element (memory-bound: two
- * threads gain only on tensors larger than the cache, so they weigh the least; a ReLU of 200k
- * elements was 0.68x on 2 threads at weight 3), a copied or zeroed element, and a pooling window
- * element backward (which also zeroes and re-reads dA_prev).
+ * machine: a pooling window element forward and an elementwise op's element (memory-bound, so they
+ * weigh the least), a copied or zeroed element, and a pooling window element backward (which also
+ * zeroes and re-reads dA_prev).
  */
 export const POOL_FORWARD_WEIGHT = 1;
 export const POOL_BACKWARD_WEIGHT = 12;
@@ -17,11 +16,14 @@ export const COPY_WEIGHT = 2;
 export const ELEMENTWISE_WEIGHT = 1;
 
 /**
- * The least work a task gets: 2^18 multiply-adds (about 10 us on one core); an op is split only
- * when it has twice that. Waking a worker (it sleeps in Atomics.wait between jobs) and waiting for
- * its last task costs tens of microseconds here, so smaller ops run faster on the caller alone.
+ * The least work a task gets: 2^15 multiply-adds (about 1.3 us on one core); an op is split only
+ * when it has twice that. A worker polls for the next job for a while after each one (threads.ts),
+ * so joining a job costs it little; measured here on 2 threads (separate processes, medians of 3),
+ * against 2^18 when workers slept between jobs: the LeNet step 1.47x -> 1.62x one thread, its first
+ * pooling 1.0x -> 1.78x, a ReLU of 200k elements 1.0x -> 1.61x; 2^16 gave the pooling 1.46x (fewer
+ * tasks to balance), 2^14 no more than 2^15.
  */
-export const MIN_TASK_WORK = 1 << 18;
+export const MIN_TASK_WORK = 1 << 15;
 
 /** Tasks a thread gets when there is enough work: a few, so a thread that falls behind is helped. */
 export const TASKS_PER_THREAD = 3;

@@ -80,6 +80,20 @@ describe.each(['float32', 'float64'] as DType[])('every op gives the same bits o
     }
   });
 
+  it('a late layer, its filter far larger than its input: cut by blocks of output channels', () => {
+    // 100 output channels: whole blocks and a tail block in either dtype (8 or 4 channels a block)
+    for (const [m, H, C, N, activation] of [[1, 7, 64, 100, 'relu'], [2, 4, 48, 100, 'linear']] as const) {
+      sameOnEveryCount(`late conv ${m}x${H}x${H}x${C} f3 -> ${N}`, (be) => {
+        const A = be.tensor([m, H, H, C], values(m, m * H * H * C, true), dtype);
+        const Wt = be.tensor([3, 3, C, N], values(m + 1, 9 * C * N), dtype);
+        const b = be.tensor([1, 1, 1, N], values(m + 2, N), dtype);
+        const { Z, cache } = be.convForward(A, Wt, b, { stride: 1, pad: 1, activation });
+        const g = be.convBackward(be.tensor(Z.shape, values(m + 3, Z.size), dtype), cache);
+        return { Z, dA: g.dA, dW: g.dW, db: g.db };
+      });
+    }
+  });
+
   it('pooling forward and backward: images, rows of one image, overlapping windows, special values', () => {
     const cases = [
       { shape: [4, 64, 64, 64], f: 2, s: 2 },

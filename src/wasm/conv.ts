@@ -153,13 +153,24 @@ export function convForward(rt: WasmRuntime, g: ConvGeometry, A: TensorParts, W:
     k.pack_bias(off(b), pb, g.N);
     withPaddedInput(rt, op, g, A, false, (x, H, Wd, sH, sW) => {
       const pix = g.N * sz;
-      const parts = taskCount(rt.threads, g.m * g.nH * g.nW * g.fH * g.fW * g.C * g.N, g.m * g.nH * g.nW);
+      // a filter far larger than the input (a late layer: few pixels, many channels) is cut into
+      // blocks of output channels, so that each thread streams its share of the filter rather than
+      // all of it; otherwise the output pixels are cut
+      const nr = NR(k, rt), blocks = Math.ceil(g.N / nr);
+      const byChannels = conv === k.conv2d_forward && wBytes > 4 * g.m * H * Wd * g.C * sz && blocks > 1;
+      const work = g.m * g.nH * g.nW * g.fH * g.fW * g.C * g.N;
+      const parts = taskCount(rt.threads, work, byChannels ? blocks : g.m * g.nH * g.nW);
       const steps = { xImage: H * Wd * g.C * sz, xRow: sH * Wd * g.C * sz, xPixel: sW * g.C * sz, zImage: g.nH * g.nW * pix, zRow: g.nW * pix, zPixel: pix };
+      const blockBytes = wBytes / blocks;
       // one call straight to the kernel when the op is not split (the seed's small layers: no job to gather)
       const run = (relu: number) => (parts <= 1
         ? (rt.work.kernelCalls++, conv(x, pw, pb, off(Z), g.m, H, Wd, g.C, g.fH, g.fW, sH, sW, g.nH, g.nW, g.N, pix, g.nW * pix, g.nH * g.nW * pix, relu))
-        : rt.job(op, parts, (add) => splitPixels(parts, g.m, g.nH, g.nW, steps, (dx, dz, m, nH, nW) =>
-          add(conv, x + dx, pw, pb, off(Z) + dz, m, H, Wd, g.C, g.fH, g.fW, sH, sW, nH, nW, g.N, pix, g.nW * pix, g.nH * g.nW * pix, relu))));
+        : rt.job(op, parts, (add) => (byChannels
+          ? splitElements(parts, blocks, 1, (b0, count) =>
+            add(conv, x, pw + b0 * blockBytes, pb + b0 * nr * sz, off(Z) + b0 * nr * sz, g.m, H, Wd, g.C, g.fH, g.fW, sH, sW, g.nH, g.nW,
+              Math.min(g.N - b0 * nr, count * nr), pix, g.nW * pix, g.nH * g.nW * pix, relu))
+          : splitPixels(parts, g.m, g.nH, g.nW, steps, (dx, dz, m, nH, nW) =>
+            add(conv, x + dx, pw, pb, off(Z) + dz, m, H, Wd, g.C, g.fH, g.fW, sH, sW, nH, nW, g.N, pix, g.nW * pix, g.nH * g.nW * pix, relu)))));
       flagged = run(g.activation === 'relu' ? 1 : 0);
       if (flagged && g.activation === 'relu') {
         // the ReLU may have hidden a -Infinity: find them in the values before it, then apply it
@@ -275,11 +286,22 @@ function inputGradient(rt: WasmRuntime, op: string, g: ConvGeometry, dZ: TensorP
       return call;
     });
     const work = g.m * g.H * g.W * g.C * g.N * Math.ceil(g.fH / g.sH) * Math.ceil(g.fW / g.sW);
-    const parts = taskCount(rt.threads, work, g.m * g.H * g.W);
+    // as in convForward: a packed filter far larger than dZ is cut by blocks of output channels (of
+    // dA), else the pixels of each class are
+    const nr = NR(k, rt), blocks = Math.ceil(g.C / nr);
+    const byChannels = calls.every((c) => c.conv === k.conv2d_forward) && packedTotal > 4 * g.m * Hz * Wz * g.N * sz && blocks > 1;
+    const parts = taskCount(rt.threads, work, byChannels ? blocks : g.m * g.H * g.W);
     flagged = rt.job(op, parts, (add) => {
       for (const { h, w, conv, packed } of calls) {
         const xStart = dzp + ((topH + h.dzStart) * Wz + (topW + w.dzStart)) * g.N * sz;
         const zStart = off(dA) + (h.outStart * g.W + w.outStart) * pix;
+        if (byChannels) {
+          const blockBytes = h.taps * w.taps * g.N * nr * sz;
+          splitElements(parts, blocks, 1, (b0, count) =>
+            add(conv, xStart, packed + b0 * blockBytes, pb + b0 * nr * sz, zStart + b0 * nr * sz, g.m, Hz, Wz, g.N, h.taps, w.taps, 1, 1, h.count, w.count,
+              Math.min(g.C - b0 * nr, count * nr), g.sW * pix, g.sH * g.W * pix, g.H * g.W * pix, 0));
+          continue;
+        }
         // this class's share of the tasks, by its share of the pixels
         const share = Math.max(1, Math.round((parts * h.count * w.count) / (g.H * g.W)));
         const steps = { xImage: Hz * Wz * g.N * sz, xRow: Wz * g.N * sz, xPixel: g.N * sz, zImage: g.H * g.W * pix, zRow: g.sH * g.W * pix, zPixel: g.sW * pix };

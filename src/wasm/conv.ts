@@ -9,7 +9,7 @@ import type { TensorParts } from '../tensor.js';
 import type { DTypeExports } from './exports.js';
 import { nonFinite, redoConvForward, redoFilterGradient, redoInputGradient } from './redo.js';
 import type { WasmRuntime } from './runtime.js';
-import { COPY_WEIGHT, splitElements, splitPixels, taskCount } from './split.js';
+import { COPY_WEIGHT, MIN_CONV_TASK_WORK, TASKS_PER_THREAD, splitElements, splitPixels, taskCount } from './split.js';
 
 const off = (t: TensorParts) => t.storage.offset;
 const bytesOf = (t: TensorParts) => (t.dtype === 'float32' ? 4 : 8);
@@ -159,7 +159,7 @@ export function convForward(rt: WasmRuntime, g: ConvGeometry, A: TensorParts, W:
       const nr = NR(k, rt), blocks = Math.ceil(g.N / nr);
       const byChannels = conv === k.conv2d_forward && wBytes > 4 * g.m * H * Wd * g.C * sz && blocks > 1;
       const work = g.m * g.nH * g.nW * g.fH * g.fW * g.C * g.N;
-      const parts = taskCount(rt.threads, work, byChannels ? blocks : g.m * g.nH * g.nW);
+      const parts = taskCount(rt.threads, work, byChannels ? blocks : g.m * g.nH * g.nW, TASKS_PER_THREAD, MIN_CONV_TASK_WORK);
       const steps = { xImage: H * Wd * g.C * sz, xRow: sH * Wd * g.C * sz, xPixel: sW * g.C * sz, zImage: g.nH * g.nW * pix, zRow: g.nW * pix, zPixel: pix };
       const blockBytes = wBytes / blocks;
       // one call straight to the kernel when the op is not split (the seed's small layers: no job to gather)
@@ -217,7 +217,7 @@ function filterGradient(rt: WasmRuntime, op: string, g: ConvGeometry, dZ: Tensor
         : Math.ceil(g.C / FILTER_CHANNEL_BLOCK) * (Npad / nr) * g.fH * g.fW;
       const kernel = rows ? k.conv2d_backward_filter_rows : k.conv2d_backward_filter;
       // every task reads all of xb and dzb (for its tiles): one task a thread
-      const parts = taskCount(rt.threads, P * g.fH * g.fW * g.C * g.N, tiles, 1);
+      const parts = taskCount(rt.threads, P * g.fH * g.fW * g.C * g.N, tiles, 1, MIN_CONV_TASK_WORK);
       rt.job(op, parts, (add) => {
         add(k.bias_gradient, off(dZ), off(db), P, g.N);
         for (let i = 0; i < parts; i++) {
@@ -290,7 +290,7 @@ function inputGradient(rt: WasmRuntime, op: string, g: ConvGeometry, dZ: TensorP
     // dA), else the pixels of each class are
     const nr = NR(k, rt), blocks = Math.ceil(g.C / nr);
     const byChannels = calls.every((c) => c.conv === k.conv2d_forward) && packedTotal > 4 * g.m * Hz * Wz * g.N * sz && blocks > 1;
-    const parts = taskCount(rt.threads, work, byChannels ? blocks : g.m * g.H * g.W);
+    const parts = taskCount(rt.threads, work, byChannels ? blocks : g.m * g.H * g.W, TASKS_PER_THREAD, MIN_CONV_TASK_WORK);
     flagged = rt.job(op, parts, (add) => {
       for (const { h, w, conv, packed } of calls) {
         const xStart = dzp + ((topH + h.dzStart) * Wz + (topW + w.dzStart)) * g.N * sz;

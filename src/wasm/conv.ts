@@ -194,8 +194,9 @@ export function convBackward(rt: WasmRuntime, g: ConvGeometry, dZ: TensorParts, 
 // into channel blocks (4 input channels, NR output channels) so that its tiles read contiguous
 // memory. A layer of fewer than 4 input channels (grey or RGB images) skips the input's packing:
 // its tiles take 4 of a window row's fW x C values, which lie side by side in the input, instead of
-// one tap's C channels padded to 4 with zeros (for C = 1, 2.5 times fewer passes over dZ). Bias gradient: a sum over dZ's pixels. Both outputs are small: they are scanned for values
-// that are not finite afterwards.
+// one tap's C channels padded to 4 with zeros (for C = 1, 2.5 times fewer passes over dZ). Bias
+// gradient: a sum over dZ's pixels. Both outputs are small: they are scanned for values that are
+// not finite afterwards.
 function filterGradient(rt: WasmRuntime, op: string, g: ConvGeometry, dZ: TensorParts, A: TensorParts, dW: TensorParts, db: TensorParts): void {
   const k = rt.kernels(g.dtype);
   const sz = bytesOf(A);

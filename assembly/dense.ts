@@ -14,16 +14,19 @@ import { LANES, madd, sumLanes } from "./lanes";
 
 /**
  * C (M, N) = A (M, K) B (K, N) + bias (N), then max(., 0) if relu; all row-major, B read in place.
+ * Rows of B and C are ldn elements apart (ldn >= N): a call can take a strip of the columns of a
+ * wider product (b, bias and c pointing at its first column), computing each value as the whole
+ * call would when the strip starts at a multiple of 2 vectors of columns.
  * Rows are taken 4 at a time in tiles of 4 rows x 2 vectors of columns (a broadcast value of each
  * row of A and 2 vectors of a row of B per step of K), K in blocks of K_BLOCK rows of B: the first
  * block starts from the bias, later ones from the partial sums stored in C, and the last applies the
  * activation; column tails narrower than 2 vectors take scalars. Rows left over (fewer than 4) stream
  * down B (rowTimesMatrix). Returns 1 if a value it computed may not be finite.
  */
-export function gemmSmall<T>(a: usize, b: usize, bias: usize, c: usize, M: i32, N: i32, K: i32, relu: bool): i32 {
+export function gemmSmall<T>(a: usize, b: usize, bias: usize, c: usize, M: i32, N: i32, K: i32, relu: bool, ldn: i32): i32 {
   const sz = <usize>sizeof<T>();
   const L = LANES<T>();
-  const aRow = <usize>K * sz, bRow = <usize>N * sz;
+  const aRow = <usize>K * sz, bRow = <usize>ldn * sz;
   let all = v128.splat<T>(<T>0);
   let allScalar = <T>0;
   for (let k0 = 0; k0 < K; k0 += K_BLOCK) {
@@ -43,7 +46,7 @@ export function gemmSmall<T>(a: usize, b: usize, bias: usize, c: usize, M: i32, 
     }
   }
   // rows left over (fewer than 4): each streams down B, 8 rows of B at a time
-  for (let i = M - M % 4; i < M; i++) all = v128.add<T>(all, rowTimesMatrix<T>(a + <usize>i * aRow, b, bias, c + <usize>i * bRow, N, K, relu));
+  for (let i = M - M % 4; i < M; i++) all = v128.add<T>(all, rowTimesMatrix<T>(a + <usize>i * aRow, b, bias, c + <usize>i * bRow, N, K, relu, bRow));
   const t = v128.add<T>(all, v128.splat<T>(allScalar - allScalar));
   const d = v128.sub<T>(t, t);
   return v128.any_true(v128.ne<T>(d, d)) ? 1 : 0;
@@ -105,12 +108,11 @@ export function gemmSmall<T>(a: usize, b: usize, bias: usize, c: usize, M: i32, 
  * time (eight sequential streams, each row of B read once, in order), the partial sums kept in c.
  * Returns the sum of the values before the activation.
  */
-function rowTimesMatrix<T>(a: usize, b: usize, bias: usize, c: usize, N: i32, K: i32, relu: bool): v128 {
+function rowTimesMatrix<T>(a: usize, b: usize, bias: usize, c: usize, N: i32, K: i32, relu: bool, bRow: usize): v128 {
   const sz = <usize>sizeof<T>();
   const L = LANES<T>();
-  const bRow = <usize>N * sz;
   const Nv = N - N % L;
-  memory.copy(c, bias, bRow);
+  memory.copy(c, bias, <usize>N * sz);
   let k = 0;
   for (; k + 8 <= K; k += 8) {
     const ak = a + <usize>k * sz;

@@ -119,6 +119,19 @@ describe.each(['float32', 'float64'] as DType[])('every op gives the same bits o
     });
   });
 
+  it('dense layers of few rows: strips of columns, with a tail strip and a tail of columns', () => {
+    // 1 row (a product of a row and W) and 7 (a tile of 4 rows and 3 left over); 1003 columns: 62
+    // strips of 16 and one of 11, whose last 3 are not a whole tile (the kernel's scalar tail)
+    for (const m of [1, 7]) {
+      sameOnEveryCount(`dense (${m}, 600) x (600, 1003)`, (be) => {
+        const X = be.tensor([m, 600], values(m, m * 600, true), dtype);
+        const W = be.tensor([600, 1003], values(m + 1, 600 * 1003), dtype);
+        const b = be.tensor([1, 1003], values(m + 2, 1003), dtype);
+        return { Z: be.denseForward(X, W, b).Z, Zrelu: be.denseForward(X, W, b, { activation: 'relu' }).Z };
+      });
+    }
+  });
+
   it('dense, relu, softmax cross-entropy, the optimizers, zero padding and filling', () => {
     sameOnEveryCount('dense and the rest', (be) => {
       const X = be.tensor([96, 600], values(1, 96 * 600, true), dtype);

@@ -6,6 +6,7 @@ import type { TensorParts } from '../tensor.js';
 import { convBackward, convForward } from './conv.js';
 import { nonFinite, redoConvForward, redoFilterGradient, redoInputGradient } from './redo.js';
 import type { WasmRuntime } from './runtime.js';
+import { splitElements, taskCount } from './split.js';
 
 /** The 1x1 convolution over one row of m pixels that a dense layer is. */
 function pointwise(g: DenseGeometry): ConvGeometry {
@@ -23,16 +24,30 @@ const FEW_ROWS = 16;
 
 const off = (t: TensorParts) => t.storage.offset;
 
+/**
+ * Columns per strip when a product of few rows is cut over the threads: a whole number of the
+ * kernel's 2-vector tiles in either dtype (so each value is computed as in the uncut call) and of
+ * 64-byte lines of a float32 row of W.
+ */
+const COLUMN_STRIP = 16;
+
 export function denseForward(rt: WasmRuntime, g: DenseGeometry, X: TensorParts, W: TensorParts, b: TensorParts, Z: TensorParts): void {
   const conv = pointwise(g);
   if (g.m >= FEW_ROWS) return convForward(rt, conv, X, W, b, Z);
   const k = rt.kernels(g.dtype);
+  const sz = g.dtype === 'float32' ? 4 : 8;
   const relu = g.activation === 'relu' ? 1 : 0;
-  if (!k.gemm_small(off(X), off(W), off(b), off(Z), g.m, g.n, g.k, relu)) return;
+  // few rows: bound by reading W, so the threads take strips of its columns (each reads its share)
+  const parts = taskCount(rt.threads, g.m * g.k * g.n, Math.ceil(g.n / COLUMN_STRIP));
+  const flagged = parts <= 1
+    ? k.gemm_small(off(X), off(W), off(b), off(Z), g.m, g.n, g.k, relu, g.n)
+    : rt.job('denseForward', parts, (add) => splitElements(parts, g.n, COLUMN_STRIP, (j, count) =>
+      add(k.gemm_small, off(X), off(W) + j * sz, off(b) + j * sz, off(Z) + j * sz, g.m, count, g.k, relu, g.n)));
+  if (!flagged) return;
   // not finite somewhere: the values before the ReLU tell where, then the reference's formula
   let at: readonly number[] | undefined;
   if (relu) {
-    k.gemm_small(off(X), off(W), off(b), off(Z), g.m, g.n, g.k, 0);
+    k.gemm_small(off(X), off(W), off(b), off(Z), g.m, g.n, g.k, 0, g.n);
     at = nonFinite(rt, Z);
     k.relu(off(Z), off(Z), Z.size);
   }

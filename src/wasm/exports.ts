@@ -26,8 +26,8 @@ export interface DTypeExports {
   softmax(x: number, y: number, rows: number, n: number): number;
   /** labels: i32 class indices, or 0 with target: rows x n values; rowLoss: rows values. */
   softmax_cross_entropy(x: number, labels: number, target: number, d: number, rowLoss: number, rows: number, n: number, scale: number): number;
-  /** C (M, N) = A (M, K) B (K, N) + bias, B read in place (dense layers of few rows); relu: 1 applies max(., 0). */
-  gemm_small(a: number, b: number, bias: number, c: number, M: number, N: number, K: number, relu: number): number;
+  /** C (M, N) = A (M, K) B (K, N) + bias, B read in place (dense layers of few rows); relu: 1 applies max(., 0); rows of B and C ldn elements apart (a strip of columns). */
+  gemm_small(a: number, b: number, bias: number, c: number, M: number, N: number, K: number, relu: number, ldn: number): number;
   /** C (M, N) = A (M, K) B (N, K)^T, B read in place (a dense layer's input gradient for few rows). */
   gemm_nt(a: number, b: number, c: number, M: number, N: number, K: number): number;
   /** C (K, N) = A (M, K)^T B (M, N), for few rows M (a dense layer's filter gradient X^T dZ). */

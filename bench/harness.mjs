@@ -2,8 +2,9 @@
 // process. Each implementation is warmed up first (V8 runs a wasm function's first calls in its
 // baseline tier), then measured over several rounds; each round is a fresh tinybench Bench whose
 // tasks are rotated, so implementations alternate through the run instead of one measuring while the
-// machine is quiet and the next while it is busy. A round keeps calling a task until both its time
-// budget and one call are done; samples of all rounds are pooled and their median reported.
+// machine is quiet and the next while it is busy (the slow references, timed in fewer rounds, take
+// theirs after the others'). A round keeps calling a task until both its time budget and one call
+// are done; samples of all rounds are pooled and their median reported.
 import { Bench } from 'tinybench';
 
 /**
@@ -33,9 +34,20 @@ export async function measure(impls, { rounds = 5, roundMs = 60, warmupMs = 150,
     maxRounds.set(impl, callMs > slowMs ? 1 : (impl.maxRounds ?? rounds));
   }
   const samples = new Map(impls.map((i) => [i.name, []]));
+  // impls timed in fewer rounds (the slow references: cnn-wasm's pure-JS backend, tfjs-cpu) take
+  // theirs after the others' rounds: the garbage of their long calls kept V8's collector busy on the
+  // second core through the next impls' rounds (a 2-thread LeNet step read 0.98-1.26x one thread
+  // with the pure-JS step's rounds among its own, 1.50-1.63x without them)
+  const full = impls.filter((impl) => maxRounds.get(impl) === rounds);
+  const limited = impls.filter((impl) => maxRounds.get(impl) < rounds);
+  const schedule = [];
+  for (let r = 0; r < rounds; r++) schedule.push(full.map((_, i) => full[(i + r) % full.length]));
   for (let r = 0; r < rounds; r++) {
+    const some = limited.filter((impl) => r < maxRounds.get(impl));
+    if (some.length) schedule.push(some.map((_, i) => some[(i + r) % some.length]));
+  }
+  for (const order of schedule) {
     const bench = new Bench({ time: roundMs, iterations: 1, warmup: false, retainSamples: true, throws: true });
-    const order = impls.map((_, i) => impls[(i + r) % impls.length]).filter((impl) => r < maxRounds.get(impl));
     // each impl's round starts after a full garbage collection (where Node runs with --expose-gc), so
     // that one impl's garbage is not collected by V8's concurrent threads during another's round
     // (which would take the second core from a 2-thread impl)

@@ -441,6 +441,19 @@ export function conv2dForwardDot<T>(
   }
 }
 
+// A filter-gradient tile of `rows` (1 to CB) rows, each count its own inlined tile; the first chunk
+// of output rows (r0 == 0) stores its sums, later chunks add theirs
+// @ts-ignore: decorator
+@inline function filterTileOf<T>(
+  rows: i32, x: usize, xImageBytes: usize, xRowStep: usize, xPixStep: usize,
+  dz: usize, nH: i32, nW: i32, r0: i32, r1: i32, dw: usize, dwRowBytes: usize, validN: i32,
+): void {
+  if (rows == 4) filterTile<T>(4, x, xImageBytes, xRowStep, xPixStep, dz, nH, nW, r0, r1, dw, dwRowBytes, validN, r0 == 0);
+  else if (rows == 3) filterTile<T>(3, x, xImageBytes, xRowStep, xPixStep, dz, nH, nW, r0, r1, dw, dwRowBytes, validN, r0 == 0);
+  else if (rows == 2) filterTile<T>(2, x, xImageBytes, xRowStep, xPixStep, dz, nH, nW, r0, r1, dw, dwRowBytes, validN, r0 == 0);
+  else filterTile<T>(1, x, xImageBytes, xRowStep, xPixStep, dz, nH, nW, r0, r1, dw, dwRowBytes, validN, r0 == 0);
+}
+
 // dw[0 .. valid) = (v0, v1)
 // @ts-ignore: decorator
 @inline function storeTileRow<T>(dw: usize, v0: v128, v1: v128, valid: i32, L: i32): void {
@@ -514,10 +527,7 @@ export function conv2dBackwardFilter<T>(
       const dwTap = dw + (<usize>(kh * fW + kw) * <usize>C + <usize>c0) * dwRowBytes + <usize>n0 * sz;
       // a block of fewer than CB channels (the last, or an RGB input's only one) runs a tile of
       // that many rows, so no lane multiplies a padding channel
-      if (validC == 4) filterTile<T>(4, xTap, xImageBytes, xRowStep, xPixStep, dzBlock, nH, nW, r0, r1, dwTap, dwRowBytes, validN, r0 == 0);
-      else if (validC == 3) filterTile<T>(3, xTap, xImageBytes, xRowStep, xPixStep, dzBlock, nH, nW, r0, r1, dwTap, dwRowBytes, validN, r0 == 0);
-      else if (validC == 2) filterTile<T>(2, xTap, xImageBytes, xRowStep, xPixStep, dzBlock, nH, nW, r0, r1, dwTap, dwRowBytes, validN, r0 == 0);
-      else filterTile<T>(1, xTap, xImageBytes, xRowStep, xPixStep, dzBlock, nH, nW, r0, r1, dwTap, dwRowBytes, validN, r0 == 0);
+      filterTileOf<T>(validC, xTap, xImageBytes, xRowStep, xPixStep, dzBlock, nH, nW, r0, r1, dwTap, dwRowBytes, validN);
       if (++kw == fW) {
         kw = 0;
         if (++kh == fH) {
@@ -567,10 +577,7 @@ export function conv2dBackwardFilterRows<T>(
       const xTap = x + <usize>kh * xRowBytes + <usize>j0 * sz;
       const dzBlock = dzb + <usize>nb * dzBlockBytes;
       const dwTap = dw + (<usize>kh * <usize>J + <usize>j0) * dwRowBytes + <usize>n0 * sz;
-      if (valid == 4) filterTile<T>(4, xTap, xImageBytes, xRowStep, xPixStep, dzBlock, nH, nW, r0, r1, dwTap, dwRowBytes, validN, r0 == 0);
-      else if (valid == 3) filterTile<T>(3, xTap, xImageBytes, xRowStep, xPixStep, dzBlock, nH, nW, r0, r1, dwTap, dwRowBytes, validN, r0 == 0);
-      else if (valid == 2) filterTile<T>(2, xTap, xImageBytes, xRowStep, xPixStep, dzBlock, nH, nW, r0, r1, dwTap, dwRowBytes, validN, r0 == 0);
-      else filterTile<T>(1, xTap, xImageBytes, xRowStep, xPixStep, dzBlock, nH, nW, r0, r1, dwTap, dwRowBytes, validN, r0 == 0);
+      filterTileOf<T>(valid, xTap, xImageBytes, xRowStep, xPixStep, dzBlock, nH, nW, r0, r1, dwTap, dwRowBytes, validN);
     }
   }
 }

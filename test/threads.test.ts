@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackend, type Backend, type DType, type Tensor } from '../src/index.js';
-import { sharedMemoryVariant } from '../src/wasm/module.js';
+import { compile, instantiate, sharedMemoryVariant } from '../src/wasm/module.js';
+import { ThreadPool } from '../src/wasm/threads.js';
 import { BUILD, expectExact, rng } from './helpers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -190,6 +191,33 @@ describe('options and features', () => {
     expect(() => be.tensor([4 << 20])).toThrow(/8388608 bytes/);
     expect(be.tensor([1 << 20]).size).toBe(1 << 20);
     be.dispose();
+  });
+});
+
+describe('the pool', () => {
+  it('deals every task of every job exactly once, and a job is done when run returns: thousands of jobs back to back', async () => {
+    // each task fills its own 16 floats with the job's number; a task run late, or not at all,
+    // leaves another number there when run() returns
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 2, shared: true });
+    const module = await compile('simd', true);
+    const exports = await instantiate(module, memory);
+    const pool = await ThreadPool.start(module, memory, exports, 3);
+    try {
+      expect(pool.size).toBe(3);
+      const fill = exports.f32_fill as (p: number, n: number, value: number) => void;
+      const base = 4096, slots = new Float32Array(memory.buffer, base, 16 * 16);
+      for (let job = 1; job <= 5000; job++) {
+        const count = 1 + (job % 16);
+        pool.begin();
+        for (let i = 0; i < count; i++) pool.add(fill, [base + i * 64, 16, job]);
+        expect(pool.run('test')).toBe(0);
+        for (let i = 0; i < count * 16; i++) {
+          if (slots[i] !== job) expect.fail(`job ${job} of ${count} tasks: element ${i} is ${slots[i]}`);
+        }
+      }
+    } finally {
+      pool.dispose();
+    }
   });
 });
 

@@ -6,9 +6,13 @@
 //
 // A job is written into a small SharedArrayBuffer: each task is one kernel call (an index into the
 // module's exports and its numeric arguments). Workers poll for a while, then sleep, on a generation
-// counter, claim tasks with an atomic counter, and the one that finishes the last task wakes the
-// caller. Which thread runs a task never changes what it computes: the tasks of an op are decided
-// by its shapes alone, so 1, 2 or 8 threads give the same bits.
+// counter; the one that finishes the last task wakes the caller. The tasks are dealt out as in
+// pthreadpool: thread t (the caller is 0) owns the t-th contiguous group of the job's tasks and
+// claims them in order, then takes what is left of the other threads' groups. The ops cut their
+// outputs in order (images, rows, elements), so consecutive ops' tasks over the same tensors land
+// on the same thread, whose cache holds what it wrote: fetching another core's lines cost more than
+// the copy itself on this machine. Which thread runs a task never changes what it computes: the
+// tasks of an op are decided by its shapes alone, so 1, 2 or 8 threads give the same bits.
 //
 // Workers are made from an inline source (a Blob URL in browsers, an eval'd worker_threads script
 // in Node): no file to locate, so it works unchanged in Node, a plain page and a bundler's output. A
@@ -18,17 +22,24 @@ import { CnnThreadError } from '../errors.js';
 
 /** Slots of the control words (Int32). */
 const GENERATION = 0; // bumped for each job: workers sleep on it
-const NEXT = 1; // the next task to claim
-const COUNT = 2; // tasks in the job
 const LEFT = 3; // tasks not finished
 const FLAGS = 4; // OR of the kernels' results (1: a value was not finite)
 const FAILED = 5; // 1 + the index of a task that threw
 const STOP = 6; // 1: workers exit
-const MESSAGE = 16; // a failed task's error message: its length, then UTF-16 code units
+/**
+ * One claim word per thread's group of tasks: (end << CLAIM_SHIFT) | next. A claim is an
+ * Atomics.add of 1, whose result carries both the task it took and the end of the group it took it
+ * from, so a thread late from a finished job can never take a task of the next one as its own: the
+ * word it adds to is either closed (end 0) or the next job's. Overclaims (one per thread per group
+ * per job) stay far below 1 << CLAIM_SHIFT. The words are slots CLAIMS to CLAIMS + 63: createBackend allows
+ * at most 64 threads.
+ */
+const CLAIMS = 64;
+const CLAIM_SHIFT = 12;
+const CLAIM_MASK = (1 << CLAIM_SHIFT) - 1;
+const MESSAGE = 256; // a failed task's error message: its length, then UTF-16 code units
 const MESSAGE_UNITS = 240;
-const CONTROL_BYTES = 1024;
-/** Claims made while no job is open land past any task: a worker late from the last job then takes nothing. */
-const CLOSED = 1 << 30;
+const CONTROL_BYTES = 2048;
 /** Each task: kernel index, argument count, then the arguments (Float64). */
 const TASK_SLOTS = 24;
 export const MAX_ARGS = TASK_SLOTS - 2;
@@ -71,8 +82,8 @@ function workerMain(): void {
       return;
     }
     port.postMessage({ type: 'ready' });
-    const [GENERATION, NEXT, COUNT, LEFT, FLAGS, FAILED, STOP, MESSAGE, MESSAGE_UNITS, TASK_SLOTS] = data.slots;
-    const spinMs: number = data.spinMs;
+    const [GENERATION, LEFT, FLAGS, FAILED, STOP, MESSAGE, MESSAGE_UNITS, TASK_SLOTS, CLAIMS, CLAIM_SHIFT, CLAIM_MASK] = data.slots;
+    const spinMs: number = data.spinMs, self: number = data.index, threads: number = data.threads;
     let seen = Atomics.load(ctl, GENERATION);
     for (;;) {
       // poll for the next job for a while (an op's next kernel, the next op of a training step: waking
@@ -84,23 +95,28 @@ function workerMain(): void {
       Atomics.wait(ctl, GENERATION, seen);
       seen = Atomics.load(ctl, GENERATION);
       if (Atomics.load(ctl, STOP)) break;
-      for (;;) {
-        const i = Atomics.add(ctl, NEXT, 1);
-        if (i >= Atomics.load(ctl, COUNT)) break;
-        const at = i * TASK_SLOTS;
-        try {
-          const argc = tasks[at + 1]!;
-          const args = new Array(argc);
-          for (let a = 0; a < argc; a++) args[a] = tasks[at + 2 + a];
-          if (fns[tasks[at]!]!.apply(null, args)) Atomics.or(ctl, FLAGS, 1);
-        } catch (e) {
-          if (Atomics.compareExchange(ctl, FAILED, 0, i + 1) === 0) {
-            const text = String(e && (e as Error).message || e).slice(0, MESSAGE_UNITS);
-            for (let c = 0; c < text.length; c++) ctl[MESSAGE + 1 + c] = text.charCodeAt(c);
-            Atomics.store(ctl, MESSAGE, text.length);
+      // this thread's group of tasks first, then what is left of the others'
+      for (let k = 0; k < threads; k++) {
+        const claim = CLAIMS + ((self + k) % threads);
+        for (;;) {
+          const word = Atomics.add(ctl, claim, 1);
+          const i = word & CLAIM_MASK;
+          if (i >= word >>> CLAIM_SHIFT) break;
+          const at = i * TASK_SLOTS;
+          try {
+            const argc = tasks[at + 1]!;
+            const args = new Array(argc);
+            for (let a = 0; a < argc; a++) args[a] = tasks[at + 2 + a];
+            if (fns[tasks[at]!]!.apply(null, args)) Atomics.or(ctl, FLAGS, 1);
+          } catch (e) {
+            if (Atomics.compareExchange(ctl, FAILED, 0, i + 1) === 0) {
+              const text = String(e && (e as Error).message || e).slice(0, MESSAGE_UNITS);
+              for (let c = 0; c < text.length; c++) ctl[MESSAGE + 1 + c] = text.charCodeAt(c);
+              Atomics.store(ctl, MESSAGE, text.length);
+            }
           }
+          if (Atomics.sub(ctl, LEFT, 1) === 1) Atomics.notify(ctl, LEFT);
         }
-        if (Atomics.sub(ctl, LEFT, 1) === 1) Atomics.notify(ctl, LEFT);
       }
     }
     if (node) port.close();
@@ -212,14 +228,16 @@ export class ThreadPool {
   /** Why the pool stopped using its workers (a worker exited or failed), or null. */
   #lost: string | null = null;
   #count = 0;
+  /** The caller and the workers started: the number of groups a job's tasks are dealt into. */
+  readonly #threads: number;
 
   private constructor(workers: WorkerHandle[], control: SharedArrayBuffer, fns: Kernel[], ids: Map<Kernel, number>) {
     this.#workers = workers;
+    this.#threads = workers.length + 1;
     this.#control = new Int32Array(control, 0, CONTROL_BYTES / 4);
     this.#tasks = new Float64Array(control, CONTROL_BYTES);
     this.#fns = fns;
     this.#ids = ids;
-    Atomics.store(this.#control, NEXT, CLOSED);
     for (const w of workers) w.onExit((why) => this.#lose(`a worker thread stopped (${why})`));
   }
 
@@ -241,15 +259,15 @@ export class ThreadPool {
       failure = `a worker could not be made (${(e as Error).message})`;
     }
     if (!failure) {
-      const slots = [GENERATION, NEXT, COUNT, LEFT, FLAGS, FAILED, STOP, MESSAGE, MESSAGE_UNITS, TASK_SLOTS];
-      const ready = workers.map((w) => new Promise<void>((resolve, reject) => {
+      const slots = [GENERATION, LEFT, FLAGS, FAILED, STOP, MESSAGE, MESSAGE_UNITS, TASK_SLOTS, CLAIMS, CLAIM_SHIFT, CLAIM_MASK];
+      const ready = workers.map((w, index) => new Promise<void>((resolve, reject) => {
         w.onMessage((m) => {
           if (m.type === 'ready') resolve();
           else if (m.type === 'failed') reject(new Error(m.message));
           return true;
         });
         w.onExit((why) => reject(new Error(why)));
-        w.post({ type: 'init', module, memory, control, controlBytes: CONTROL_BYTES, names, slots, spinMs: WORKER_SPIN_MS });
+        w.post({ type: 'init', module, memory, control, controlBytes: CONTROL_BYTES, names, slots, spinMs: WORKER_SPIN_MS, index: index + 1, threads });
       }));
       let timer: ReturnType<typeof setTimeout> | undefined;
       const late = new Promise<never>((_, reject) => {
@@ -332,33 +350,40 @@ export class ThreadPool {
     if (count === 0) return 0;
     Atomics.store(ctl, FLAGS, 0);
     Atomics.store(ctl, FAILED, 0);
-    Atomics.store(ctl, COUNT, count);
     Atomics.store(ctl, LEFT, count);
-    Atomics.store(ctl, NEXT, 0);
+    // thread t's group: tasks [count * t / threads, count * (t + 1) / threads)
+    const threads = this.#threads;
+    for (let t = 0; t < threads; t++) {
+      const [first, end] = [Math.floor((count * t) / threads), Math.floor((count * (t + 1)) / threads)];
+      Atomics.store(ctl, CLAIMS + t, (end << CLAIM_SHIFT) | first);
+    }
     if (this.#workers.length > 0 && !this.#lost) {
       Atomics.add(ctl, GENERATION, 1);
       Atomics.notify(ctl, GENERATION);
     }
     let flags = 0, error: unknown = null, failedTask = -1;
-    for (;;) {
-      const i = Atomics.add(ctl, NEXT, 1);
-      if (i >= count) break;
-      const at = i * TASK_SLOTS;
-      try {
-        const argc = this.#tasks[at + 1]!;
-        const args: number[] = new Array(argc);
-        for (let a = 0; a < argc; a++) args[a] = this.#tasks[at + 2 + a]!;
-        if (this.#fns[this.#tasks[at]!]!(...args)) flags = 1;
-      } catch (e) {
-        if (error === null) {
-          error = e;
-          failedTask = i;
+    for (let t = 0; t < threads; t++) {
+      for (;;) {
+        const word = Atomics.add(ctl, CLAIMS + t, 1);
+        const i = word & CLAIM_MASK;
+        if (i >= word >>> CLAIM_SHIFT) break;
+        const at = i * TASK_SLOTS;
+        try {
+          const argc = this.#tasks[at + 1]!;
+          const args: number[] = new Array(argc);
+          for (let a = 0; a < argc; a++) args[a] = this.#tasks[at + 2 + a]!;
+          if (this.#fns[this.#tasks[at]!]!(...args)) flags = 1;
+        } catch (e) {
+          if (error === null) {
+            error = e;
+            failedTask = i;
+          }
         }
+        Atomics.sub(ctl, LEFT, 1);
       }
-      Atomics.sub(ctl, LEFT, 1);
     }
     this.#wait(op);
-    Atomics.store(ctl, NEXT, CLOSED);
+    this.#close();
     if (error !== null) throw error;
     const failed = Atomics.load(ctl, FAILED);
     if (failed !== 0 && failedTask < 0) {
@@ -368,6 +393,11 @@ export class ThreadPool {
       throw new CnnThreadError(`${op}: a worker thread failed in task ${failed - 1} (${text})`);
     }
     return flags | Atomics.load(ctl, FLAGS);
+  }
+
+  /** Closes every group (end 0): a claim made now takes nothing. */
+  #close(): void {
+    for (let t = 0; t < this.#threads; t++) Atomics.store(this.#control, CLAIMS + t, 0);
   }
 
   /** Waits until no task is left: blocking where this thread may, spinning where it may not. */
@@ -391,7 +421,7 @@ export class ThreadPool {
         // worker was stopped (or its thread died) mid-task; what that task writes is unknown
         const why = `${op}: a worker thread took a task and did not finish it within ${STALL_MS / 1000} s (the worker was stopped or its thread died); this op's output is not valid, and the backend now runs on one thread`;
         this.#lose(why);
-        Atomics.store(ctl, NEXT, CLOSED);
+        this.#close();
         throw new CnnThreadError(why);
       }
     }

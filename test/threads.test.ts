@@ -81,6 +81,21 @@ describe.each(['float32', 'float64'] as DType[])('every op gives the same bits o
     }
   });
 
+  it('images of one row, cut by columns: every stride class of the input gradient in each piece', () => {
+    // one image of one row: forward and both gradients are cut by columns; strides 2 and 3 give the
+    // input gradient 2 and 3 classes of columns, interleaved in every piece
+    for (const s of [1, 2, 3]) {
+      sameOnEveryCount(`row conv 1x1x700x16 f3 s${s} -> 24`, (be) => {
+        const A = be.tensor([1, 1, 700, 16], values(s, 700 * 16), dtype);
+        const Wt = be.tensor([3, 3, 16, 24], values(s + 1, 9 * 16 * 24), dtype);
+        const b = be.tensor([1, 1, 1, 24], values(s + 2, 24), dtype);
+        const { Z, cache } = be.convForward(A, Wt, b, { stride: s, pad: 1 });
+        const g = be.convBackward(be.tensor(Z.shape, values(s + 3, Z.size), dtype), cache);
+        return { Z, dA: g.dA, dW: g.dW, db: g.db };
+      });
+    }
+  });
+
   it('a late layer, its filter far larger than its input: cut by blocks of output channels', () => {
     // 100 output channels: whole blocks and a tail block in either dtype (8 or 4 channels a block)
     for (const [m, H, C, N, activation] of [[1, 7, 64, 100, 'relu'], [2, 4, 48, 100, 'linear']] as const) {

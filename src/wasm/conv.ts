@@ -9,7 +9,7 @@ import type { TensorParts } from '../tensor.js';
 import type { DTypeExports } from './exports.js';
 import { nonFinite, redoConvForward, redoFilterGradient, redoInputGradient } from './redo.js';
 import type { WasmRuntime } from './runtime.js';
-import { COPY_WEIGHT, MIN_CONV_TASK_WORK, TASKS_PER_THREAD, splitElements, splitPixels, taskCount } from './split.js';
+import { COPY_WEIGHT, MIN_CONV_TASK_WORK, TASKS_PER_THREAD, splitElements, splitPixels, splitRegions, taskCount } from './split.js';
 
 const off = (t: TensorParts) => t.storage.offset;
 const bytesOf = (t: TensorParts) => (t.dtype === 'float32' ? 4 : 8);
@@ -286,30 +286,41 @@ function inputGradient(rt: WasmRuntime, op: string, g: ConvGeometry, dZ: TensorP
       at += bytes;
       return call;
     });
-    const work = g.m * g.H * g.W * g.C * g.N * Math.ceil(g.fH / g.sH) * Math.ceil(g.fW / g.sW);
+    const work = g.m * g.C * g.N * classes.reduce((sum, { h, w }) => sum + h.count * w.count * h.taps * w.taps, 0);
     // as in convForward: a packed filter far larger than dZ is cut by blocks of output channels (of
     // dA), else the pixels of each class are
     const nr = NR(k, rt), blocks = Math.ceil(g.C / nr);
     const byChannels = calls.every((c) => c.conv === k.conv2d_forward) && packedTotal > 4 * g.m * Hz * Wz * g.N * sz && blocks > 1;
     const parts = taskCount(rt.threads, work, byChannels ? blocks : g.m * g.H * g.W, TASKS_PER_THREAD, MIN_CONV_TASK_WORK);
+    const starts = (c: (typeof calls)[number]) => ({
+      x: dzp + ((topH + c.h.dzStart) * Wz + (topW + c.w.dzStart)) * g.N * sz,
+      z: off(dA) + (c.h.outStart * g.W + c.w.outStart) * pix,
+    });
     flagged = rt.job(op, parts, (add) => {
-      for (const { h, w, conv, packed } of calls) {
-        const xStart = dzp + ((topH + h.dzStart) * Wz + (topW + w.dzStart)) * g.N * sz;
-        const zStart = off(dA) + (h.outStart * g.W + w.outStart) * pix;
-        if (byChannels) {
+      if (byChannels) {
+        for (const c of calls) {
+          const { x, z } = starts(c), { h, w } = c;
           const blockBytes = h.taps * w.taps * g.N * nr * sz;
           splitElements(parts, blocks, 1, (b0, count) =>
-            add(conv, xStart, packed + b0 * blockBytes, pb + b0 * nr * sz, zStart + b0 * nr * sz, g.m, Hz, Wz, g.N, h.taps, w.taps, 1, 1, h.count, w.count,
+            add(c.conv, x, c.packed + b0 * blockBytes, pb + b0 * nr * sz, z + b0 * nr * sz, g.m, Hz, Wz, g.N, h.taps, w.taps, 1, 1, h.count, w.count,
               Math.min(g.C - b0 * nr, count * nr), g.sW * pix, g.sH * g.W * pix, g.H * g.W * pix, 0));
-          continue;
         }
-        // this class's share of the tasks, by its share of the pixels
-        const share = Math.max(1, Math.round((parts * h.count * w.count) / (g.H * g.W)));
-        const steps = { xImage: Hz * Wz * g.N * sz, xRow: Wz * g.N * sz, xPixel: g.N * sz, zImage: g.H * g.W * pix, zRow: g.sH * g.W * pix, zPixel: g.sW * pix };
-        splitPixels(share, g.m, h.count, w.count, steps, (dx, dz, m, nH, nW) =>
-          add(conv, xStart + dx, packed, pb, zStart + dz, m, Hz, Wz, g.N, h.taps, w.taps, 1, 1, nH, nW, g.C,
-            g.sW * pix, g.sH * g.W * pix, g.H * g.W * pix, 0));
+        return;
       }
+      // regions of dA (images, or rows of an image), each a run of tasks, one per class, over the
+      // class's pixels in it: the classes write interleaved pixels of the same rows, and a region's
+      // tasks are dealt to one thread (threads.ts), so no two threads write one cache line at once
+      const first = (start: number, s: number, at: number) => Math.max(0, Math.ceil((at - start) / s));
+      splitRegions(parts, g.m, g.H, g.W, (n0, count, r0, r1, c0, c1) => {
+        for (const c of calls) {
+          const { x, z } = starts(c), { h, w } = c;
+          const kr0 = first(h.outStart, g.sH, r0), kr1 = Math.min(h.count, first(h.outStart, g.sH, r1));
+          const kc0 = first(w.outStart, g.sW, c0), kc1 = Math.min(w.count, first(w.outStart, g.sW, c1));
+          if (kr1 <= kr0 || kc1 <= kc0) continue;
+          add(c.conv, x + ((n0 * Hz + kr0) * Wz + kc0) * g.N * sz, c.packed, pb, z + ((n0 * g.H + kr0 * g.sH) * g.W + kc0 * g.sW) * pix,
+            count, Hz, Wz, g.N, h.taps, w.taps, 1, 1, kr1 - kr0, kc1 - kc0, g.C, g.sW * pix, g.sH * g.W * pix, g.H * g.W * pix, 0);
+        }
+      });
     });
   });
   if (flagged) redoInputGradient(rt, g, dZ, W, dA);

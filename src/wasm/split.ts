@@ -64,37 +64,44 @@ export interface PixelSteps {
 }
 
 /**
- * Cuts the output pixels (m, nH, nW) of a call into about `parts` pieces: groups of whole images
- * where there are enough images, else rows of each image, else (one row) columns. `each` gets the
- * byte offsets to add on each side, and the piece's m, nH and nW.
+ * Cuts an output of (m, nH, nW) pixels into about `parts` regions: groups of whole images where
+ * there are enough images, else rows of each image, else (one row) columns. `each` gets a region's
+ * first image and image count, and its rows [r0, r1) and columns [c0, c1).
  */
-export function splitPixels(parts: number, m: number, nH: number, nW: number, steps: PixelSteps,
-  each: (dx: number, dz: number, m: number, nH: number, nW: number) => void): void {
-  if (parts <= 1) return each(0, 0, m, nH, nW);
+export function splitRegions(parts: number, m: number, nH: number, nW: number,
+  each: (n0: number, count: number, r0: number, r1: number, c0: number, c1: number) => void): void {
+  if (parts <= 1) return each(0, m, 0, nH, 0, nW);
   if (m >= parts || (nH === 1 && nW === 1)) {
     const groups = Math.min(parts, m);
     for (let i = 0; i < groups; i++) {
       const [a, b] = part(m, groups, i);
-      each(a * steps.xImage, a * steps.zImage, b - a, nH, nW);
+      each(a, b - a, 0, nH, 0, nW);
     }
     return;
   }
   const perImage = Math.ceil(parts / m);
   for (let n = 0; n < m; n++) {
-    if (nH > 1) {
-      const pieces = Math.min(perImage, nH);
-      for (let i = 0; i < pieces; i++) {
+    const pieces = Math.min(perImage, nH > 1 ? nH : nW);
+    for (let i = 0; i < pieces; i++) {
+      if (nH > 1) {
         const [a, b] = part(nH, pieces, i);
-        each(n * steps.xImage + a * steps.xRow, n * steps.zImage + a * steps.zRow, 1, b - a, nW);
-      }
-    } else {
-      const pieces = Math.min(perImage, nW);
-      for (let i = 0; i < pieces; i++) {
+        each(n, 1, a, b, 0, nW);
+      } else {
         const [a, b] = part(nW, pieces, i);
-        each(n * steps.xImage + a * steps.xPixel, n * steps.zImage + a * steps.zPixel, 1, 1, b - a);
+        each(n, 1, 0, 1, a, b);
       }
     }
   }
+}
+
+/**
+ * splitRegions for a convolve-like call: `each` gets the byte offsets of a region on each side,
+ * and its m, nH and nW.
+ */
+export function splitPixels(parts: number, m: number, nH: number, nW: number, steps: PixelSteps,
+  each: (dx: number, dz: number, m: number, nH: number, nW: number) => void): void {
+  splitRegions(parts, m, nH, nW, (n0, count, r0, r1, c0, c1) =>
+    each(n0 * steps.xImage + r0 * steps.xRow + c0 * steps.xPixel, n0 * steps.zImage + r0 * steps.zRow + c0 * steps.zPixel, count, r1 - r0, c1 - c0));
 }
 
 /**

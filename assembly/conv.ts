@@ -442,16 +442,16 @@ export function conv2dForwardDot<T>(
 }
 
 // A filter-gradient tile of `rows` (1 to CB) rows, each count its own inlined tile; the first chunk
-// of output rows (r0 == 0) stores its sums, later chunks add theirs
+// of output rows (r0 == start) stores its sums, later chunks add theirs
 // @ts-ignore: decorator
 @inline function filterTileOf<T>(
   rows: i32, x: usize, xImageBytes: usize, xRowStep: usize, xPixStep: usize,
-  dz: usize, nH: i32, nW: i32, r0: i32, r1: i32, dw: usize, dwRowBytes: usize, validN: i32,
+  dz: usize, nH: i32, nW: i32, start: i32, r0: i32, r1: i32, dw: usize, dwRowBytes: usize, validN: i32,
 ): void {
-  if (rows == 4) filterTile<T>(4, x, xImageBytes, xRowStep, xPixStep, dz, nH, nW, r0, r1, dw, dwRowBytes, validN, r0 == 0);
-  else if (rows == 3) filterTile<T>(3, x, xImageBytes, xRowStep, xPixStep, dz, nH, nW, r0, r1, dw, dwRowBytes, validN, r0 == 0);
-  else if (rows == 2) filterTile<T>(2, x, xImageBytes, xRowStep, xPixStep, dz, nH, nW, r0, r1, dw, dwRowBytes, validN, r0 == 0);
-  else filterTile<T>(1, x, xImageBytes, xRowStep, xPixStep, dz, nH, nW, r0, r1, dw, dwRowBytes, validN, r0 == 0);
+  if (rows == 4) filterTile<T>(4, x, xImageBytes, xRowStep, xPixStep, dz, nH, nW, r0, r1, dw, dwRowBytes, validN, r0 == start);
+  else if (rows == 3) filterTile<T>(3, x, xImageBytes, xRowStep, xPixStep, dz, nH, nW, r0, r1, dw, dwRowBytes, validN, r0 == start);
+  else if (rows == 2) filterTile<T>(2, x, xImageBytes, xRowStep, xPixStep, dz, nH, nW, r0, r1, dw, dwRowBytes, validN, r0 == start);
+  else filterTile<T>(1, x, xImageBytes, xRowStep, xPixStep, dz, nH, nW, r0, r1, dw, dwRowBytes, validN, r0 == start);
 }
 
 // dw[0 .. valid) = (v0, v1)
@@ -493,12 +493,14 @@ export function conv2dForwardDot<T>(
  * first chunk stores its sums, later chunks add theirs.
  * Only tiles [first, last) are computed, numbered ((cb * NB + nb) * fH + kh) * fW + kw over the
  * channel blocks cb of x, nb of dz and the taps: each dw element belongs to one tile, whose sum runs
- * over every pixel in the same order whatever the range, so threads can share the tiles freely.
+ * over the pixels in the same order whatever the range, so threads can share the tiles freely.
+ * Only output rows [rowFirst, rowLast) of the flattened (m * nH) rows are summed: a piece of the
+ * pixels, whose sums the caller adds to the other pieces' (sumPieces) in a fixed order.
  */
 export function conv2dBackwardFilter<T>(
   xb: usize, dzb: usize, dw: usize,
   m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32,
-  nH: i32, nW: i32, N: i32, first: i32, last: i32,
+  nH: i32, nW: i32, N: i32, first: i32, last: i32, rowFirst: i32, rowLast: i32,
 ): void {
   const sz = <usize>sizeof<T>();
   const nr = NR<T>();
@@ -514,8 +516,8 @@ export function conv2dBackwardFilter<T>(
   const chunk = max(1, CHUNK_PIXELS / max(1, nW));
   const taps = fH * fW;
   const NB = (N + nr - 1) / nr;
-  for (let r0 = 0; r0 < rows; r0 += chunk) {
-    const r1 = min(rows, r0 + chunk);
+  for (let r0 = rowFirst; r0 < rowLast; r0 += chunk) {
+    const r1 = min(rowLast, r0 + chunk);
     // the first tile's counters, then stepped: tap fastest, then nb, then cb
     let kh = (first % taps) / fW, kw = first % fW, nb = (first / taps) % NB, cb = first / (taps * NB);
     for (let tile = first; tile < last; tile++) {
@@ -527,7 +529,7 @@ export function conv2dBackwardFilter<T>(
       const dwTap = dw + (<usize>(kh * fW + kw) * <usize>C + <usize>c0) * dwRowBytes + <usize>n0 * sz;
       // a block of fewer than CB channels (the last, or an RGB input's only one) runs a tile of
       // that many rows, so no lane multiplies a padding channel
-      filterTileOf<T>(validC, xTap, xImageBytes, xRowStep, xPixStep, dzBlock, nH, nW, r0, r1, dwTap, dwRowBytes, validN);
+      filterTileOf<T>(validC, xTap, xImageBytes, xRowStep, xPixStep, dzBlock, nH, nW, rowFirst, r0, r1, dwTap, dwRowBytes, validN);
       if (++kw == fW) {
         kw = 0;
         if (++kh == fH) {
@@ -548,11 +550,12 @@ export function conv2dBackwardFilter<T>(
  * Only tiles [first, last) are computed, numbered (nb * fH + kh) * JB + jb over the output channel
  * blocks nb, the filter rows kh and the blocks jb of CB values of a window row (JB of them); each
  * dw element belongs to one tile, summed over every pixel in the same order whatever the range.
+ * Output rows [rowFirst, rowLast) only, as in conv2dBackwardFilter.
  */
 export function conv2dBackwardFilterRows<T>(
   x: usize, dzb: usize, dw: usize,
   m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32,
-  nH: i32, nW: i32, N: i32, first: i32, last: i32,
+  nH: i32, nW: i32, N: i32, first: i32, last: i32, rowFirst: i32, rowLast: i32,
 ): void {
   const sz = <usize>sizeof<T>();
   const nr = NR<T>();
@@ -567,8 +570,8 @@ export function conv2dBackwardFilterRows<T>(
   const chunk = max(1, CHUNK_PIXELS / max(1, nW));
   const J = fW * C; // values in a window row
   const JB = (J + CB - 1) / CB;
-  for (let r0 = 0; r0 < rows; r0 += chunk) {
-    const r1 = min(rows, r0 + chunk);
+  for (let r0 = rowFirst; r0 < rowLast; r0 += chunk) {
+    const r1 = min(rowLast, r0 + chunk);
     for (let tile = first; tile < last; tile++) {
       const jb = tile % JB, kh = (tile / JB) % fH, nb = tile / (JB * fH);
       const j0 = jb * CB, n0 = nb * nr;
@@ -577,7 +580,7 @@ export function conv2dBackwardFilterRows<T>(
       const xTap = x + <usize>kh * xRowBytes + <usize>j0 * sz;
       const dzBlock = dzb + <usize>nb * dzBlockBytes;
       const dwTap = dw + (<usize>kh * <usize>J + <usize>j0) * dwRowBytes + <usize>n0 * sz;
-      filterTileOf<T>(valid, xTap, xImageBytes, xRowStep, xPixStep, dzBlock, nH, nW, r0, r1, dwTap, dwRowBytes, validN);
+      filterTileOf<T>(valid, xTap, xImageBytes, xRowStep, xPixStep, dzBlock, nH, nW, rowFirst, r0, r1, dwTap, dwRowBytes, validN);
     }
   }
 }

@@ -13,6 +13,29 @@ export function fill<T>(p: usize, n: i32, value: T): void {
 }
 
 /**
+ * out[i] = ((p[0][i] + p[1][i]) + p[2][i]) + ... over `pieces` arrays of n values lying `stride`
+ * bytes apart from p: the pieces' partial sums of a reduction (the filter gradient's), added in one
+ * fixed order whatever range of i a call is given.
+ */
+export function sumPieces<T>(p: usize, out: usize, n: i32, pieces: i32, stride: usize): void {
+  const sz = <usize>sizeof<T>();
+  const L = LANES<T>();
+  let i = 0;
+  for (; i + L <= n; i += L) {
+    const o = <usize>i * sz;
+    let s = v128.load(p + o);
+    for (let k = 1; k < pieces; k++) s = v128.add<T>(s, v128.load(p + <usize>k * stride + o));
+    v128.store(out + o, s);
+  }
+  for (; i < n; i++) {
+    const o = <usize>i * sz;
+    let s = load<T>(p + o);
+    for (let k = 1; k < pieces; k++) s += load<T>(p + <usize>k * stride + o);
+    store<T>(out + o, s);
+  }
+}
+
+/**
  * y[i] = max(x[i], 0) as Math.max gives it: NaN stays NaN, -0 becomes +0. Taken as pmax(x, 0) + 0
  * (two instructions on x86; f32x4.max, NaN-propagating, costs several): pmax(x, 0) is 0 for x < 0
  * and x otherwise (NaN, -0 included), and adding +0 turns -0 into +0 and leaves every other value

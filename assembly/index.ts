@@ -3,7 +3,7 @@
 import { zeroPad, packBlocks, gatherPixels } from "./bytes";
 import { packFilter, packFilterRows, packBias, conv2dForward, conv2dForwardDot, conv2dBackwardFilter, conv2dBackwardFilterRows, biasGradient, dot } from "./conv";
 import { poolForward, poolBackward, maskFromWindow } from "./pool";
-import { fill, relu, reluBackward, findNonFinite } from "./elementwise";
+import { fill, relu, reluBackward, findNonFinite, sumPieces } from "./elementwise";
 import { softmax, softmaxCrossEntropy, expNonPositive } from "./loss";
 import { sgd, sgdMomentum, adam } from "./optimizers";
 import { gemmSmall, gemmNT, gemmTN } from "./dense";
@@ -28,10 +28,10 @@ export function f64_conv2d_forward(x: usize, pw: usize, pb: usize, z: usize, m: 
 export function f32_conv2d_forward_dot(x: usize, pw: usize, pb: usize, z: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, zPixBytes: usize, zRowBytes: usize, zImageBytes: usize, relu: bool): i32 { return conv2dForwardDot<f32>(x, pw, pb, z, m, H, W, C, fH, fW, sH, sW, nH, nW, N, zPixBytes, zRowBytes, zImageBytes, relu); }
 export function f64_conv2d_forward_dot(x: usize, pw: usize, pb: usize, z: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, zPixBytes: usize, zRowBytes: usize, zImageBytes: usize, relu: bool): i32 { return conv2dForwardDot<f64>(x, pw, pb, z, m, H, W, C, fH, fW, sH, sW, nH, nW, N, zPixBytes, zRowBytes, zImageBytes, relu); }
 
-export function f32_conv2d_backward_filter(xb: usize, dzb: usize, dw: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, first: i32, last: i32): void { conv2dBackwardFilter<f32>(xb, dzb, dw, m, H, W, C, fH, fW, sH, sW, nH, nW, N, first, last); }
-export function f64_conv2d_backward_filter(xb: usize, dzb: usize, dw: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, first: i32, last: i32): void { conv2dBackwardFilter<f64>(xb, dzb, dw, m, H, W, C, fH, fW, sH, sW, nH, nW, N, first, last); }
-export function f32_conv2d_backward_filter_rows(x: usize, dzb: usize, dw: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, first: i32, last: i32): void { conv2dBackwardFilterRows<f32>(x, dzb, dw, m, H, W, C, fH, fW, sH, sW, nH, nW, N, first, last); }
-export function f64_conv2d_backward_filter_rows(x: usize, dzb: usize, dw: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, first: i32, last: i32): void { conv2dBackwardFilterRows<f64>(x, dzb, dw, m, H, W, C, fH, fW, sH, sW, nH, nW, N, first, last); }
+export function f32_conv2d_backward_filter(xb: usize, dzb: usize, dw: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, first: i32, last: i32, rowFirst: i32, rowLast: i32): void { conv2dBackwardFilter<f32>(xb, dzb, dw, m, H, W, C, fH, fW, sH, sW, nH, nW, N, first, last, rowFirst, rowLast); }
+export function f64_conv2d_backward_filter(xb: usize, dzb: usize, dw: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, first: i32, last: i32, rowFirst: i32, rowLast: i32): void { conv2dBackwardFilter<f64>(xb, dzb, dw, m, H, W, C, fH, fW, sH, sW, nH, nW, N, first, last, rowFirst, rowLast); }
+export function f32_conv2d_backward_filter_rows(x: usize, dzb: usize, dw: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, first: i32, last: i32, rowFirst: i32, rowLast: i32): void { conv2dBackwardFilterRows<f32>(x, dzb, dw, m, H, W, C, fH, fW, sH, sW, nH, nW, N, first, last, rowFirst, rowLast); }
+export function f64_conv2d_backward_filter_rows(x: usize, dzb: usize, dw: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, first: i32, last: i32, rowFirst: i32, rowLast: i32): void { conv2dBackwardFilterRows<f64>(x, dzb, dw, m, H, W, C, fH, fW, sH, sW, nH, nW, N, first, last, rowFirst, rowLast); }
 
 export function f32_bias_gradient(dz: usize, db: usize, P: i32, N: i32): void { biasGradient<f32>(dz, db, P, N); }
 export function f64_bias_gradient(dz: usize, db: usize, P: i32, N: i32): void { biasGradient<f64>(dz, db, P, N); }
@@ -46,6 +46,8 @@ export function f64_pool_backward(x: usize, dout: usize, dx: usize, m: i32, H: i
 
 export function f32_mask_from_window(x: usize, out: usize, n: i32): void { maskFromWindow<f32>(x, out, n); }
 export function f64_mask_from_window(x: usize, out: usize, n: i32): void { maskFromWindow<f64>(x, out, n); }
+export function f32_sum_pieces(p: usize, out: usize, n: i32, pieces: i32, stride: usize): void { sumPieces<f32>(p, out, n, pieces, stride); }
+export function f64_sum_pieces(p: usize, out: usize, n: i32, pieces: i32, stride: usize): void { sumPieces<f64>(p, out, n, pieces, stride); }
 export function f32_fill(p: usize, n: i32, value: f32): void { fill<f32>(p, n, value); }
 export function f64_fill(p: usize, n: i32, value: f64): void { fill<f64>(p, n, value); }
 

@@ -8,8 +8,8 @@ import type { ConvGeometry, ConvGradients } from '../ops/kernels.js';
 import type { TensorParts } from '../tensor.js';
 import type { DTypeExports } from './exports.js';
 import { nonFinite, redoConvForward, redoFilterGradient, redoInputGradient } from './redo.js';
-import type { WasmRuntime } from './runtime.js';
-import { COPY_WEIGHT, MIN_CONV_TASK_WORK, TASKS_PER_THREAD, splitElements, splitPixels, splitRegions, taskCount } from './split.js';
+import type { AddTask, WasmRuntime } from './runtime.js';
+import { COPY_WEIGHT, ELEMENT_BLOCK, ELEMENTWISE_WEIGHT, MIN_CONV_TASK_WORK, TASKS_PER_THREAD, part, splitElements, splitPixels, splitRegions, taskCount } from './split.js';
 
 const off = (t: TensorParts) => t.storage.offset;
 const bytesOf = (t: TensorParts) => (t.dtype === 'float32' ? 4 : 8);
@@ -197,6 +197,14 @@ export function convBackward(rt: WasmRuntime, g: ConvGeometry, dZ: TensorParts, 
 // one tap's C channels padded to 4 with zeros (for C = 1, 2.5 times fewer passes over dZ). Bias
 // gradient: a sum over dZ's pixels. Both outputs are small: they are scanned for values that are
 // not finite afterwards.
+//
+// Where the gradients are small beside the tensors they sum over (many pixels, few channels: a
+// LeNet's layers), the pixels are cut into pieces, each summed on its own into a partial dW and db,
+// and the pieces added in order at the end: a thread then reads only its own images, which it has
+// usually just written itself (the pooling backward and ReLU mask before are cut by images too).
+// How many pieces depends on the shapes alone, so any number of threads gives the same bits. Where
+// the gradients are large (a late layer's filter), there is one piece, whose tiles are cut over the
+// threads instead, each reading all of the input.
 function filterGradient(rt: WasmRuntime, op: string, g: ConvGeometry, dZ: TensorParts, A: TensorParts, dW: TensorParts, db: TensorParts): void {
   const k = rt.kernels(g.dtype);
   const sz = bytesOf(A);
@@ -205,7 +213,9 @@ function filterGradient(rt: WasmRuntime, op: string, g: ConvGeometry, dZ: Tensor
   const Npad = Math.ceil(g.N / nr) * nr;
   // dZ in blocks of nr channels: dZ itself when it has exactly nr channels
   const packed = g.N !== nr;
-  rt.scratch(op, [packed ? P * Npad * sz : 0], (scratch) => {
+  const work = P * g.fH * g.fW * g.C * g.N;
+  const pieces = filterPieces(g.m * g.nH, work, (g.m * g.Hp * g.Wp * g.C + P * g.N) * sz, (dW.size + db.size) * sz);
+  rt.scratch(op, [packed ? P * Npad * sz : 0, pieces > 1 ? pieces * (dW.size + db.size) * sz : 0], (scratch, partials) => {
     const dzb = packed ? scratch : off(dZ);
     if (packed) packImages(rt, op, off(dZ), dzb, 1, 1, P, g.N * sz, nr * sz, 1, P, 0, 0);
     // fewer input channels than a block: tiles of a window row's values, from the input as it is
@@ -217,18 +227,44 @@ function filterGradient(rt: WasmRuntime, op: string, g: ConvGeometry, dZ: Tensor
         ? (Npad / nr) * g.fH * Math.ceil((g.fW * g.C) / FILTER_CHANNEL_BLOCK)
         : Math.ceil(g.C / FILTER_CHANNEL_BLOCK) * (Npad / nr) * g.fH * g.fW;
       const kernel = rows ? k.conv2d_backward_filter_rows : k.conv2d_backward_filter;
-      // every task reads all of xb and dzb (for its tiles): one task a thread
-      const parts = taskCount(rt.threads, P * g.fH * g.fW * g.C * g.N, tiles, 1, MIN_CONV_TASK_WORK);
-      rt.job(op, parts, (add) => {
-        add(k.bias_gradient, off(dZ), off(db), P, g.N);
-        for (let i = 0; i < parts; i++) {
-          const first = Math.floor((tiles * i) / parts), last = Math.floor((tiles * (i + 1)) / parts);
-          add(kernel, xb, dzb, off(dW), g.m, H, Wd, g.C, g.fH, g.fW, sH, sW, g.nH, g.nW, g.N, first, last);
+      const filter = (add: AddTask, dw: number, first: number, last: number, r0: number, r1: number) =>
+        add(kernel, xb, dzb, dw, g.m, H, Wd, g.C, g.fH, g.fW, sH, sW, g.nH, g.nW, g.N, first, last, r0, r1);
+      if (pieces === 1) {
+        // every task reads all of xb and dzb (for its tiles): one task a thread
+        const parts = taskCount(rt.threads, work, tiles, 1, MIN_CONV_TASK_WORK);
+        rt.job(op, parts, (add) => {
+          for (let i = 0; i < parts; i++) filter(add, off(dW), ...part(tiles, parts, i), 0, g.m * g.nH);
+          add(k.bias_gradient, off(dZ), off(db), P, g.N);
+        });
+        return;
+      }
+      const dWBytes = dW.size * sz, dbBytes = db.size * sz, partialdb = partials + pieces * dWBytes;
+      rt.job(op, pieces, (add) => {
+        for (let i = 0; i < pieces; i++) {
+          const [r0, r1] = part(g.m * g.nH, pieces, i);
+          filter(add, partials + i * dWBytes, 0, tiles, r0, r1);
+          add(k.bias_gradient, off(dZ) + r0 * g.nW * g.N * sz, partialdb + i * dbBytes, (r1 - r0) * g.nW, g.N);
         }
+      });
+      // dW and db: the pieces added in order, by ranges of elements
+      const parts = taskCount(rt.threads, ELEMENTWISE_WEIGHT * pieces * dW.size, Math.ceil(dW.size / ELEMENT_BLOCK));
+      rt.job(op, parts, (add) => {
+        splitElements(parts, dW.size, ELEMENT_BLOCK, (first, count) => add(k.sum_pieces, partials + first * sz, off(dW) + first * sz, count, pieces, dWBytes));
+        add(k.sum_pieces, partialdb, off(db), db.size, pieces, dbBytes);
       });
     });
   });
   redoFilterGradient(rt, g, dZ, A, dW, db);
+}
+
+/**
+ * Pieces of the output rows (`rows` of them) whose filter-gradient sums are kept apart: a power of
+ * two up to 16, each of at least MIN_CONV_TASK_WORK, and 1 unless the partial sums (`gradBytes`
+ * each) come to at most half the bytes the sum reads (`dataBytes`).
+ */
+function filterPieces(rows: number, work: number, dataBytes: number, gradBytes: number): number {
+  const most = Math.min(16, rows, Math.floor(work / MIN_CONV_TASK_WORK), Math.floor(dataBytes / (8 * gradBytes)));
+  return most < 2 ? 1 : 2 ** Math.floor(Math.log2(most));
 }
 
 /**

@@ -9,16 +9,18 @@ export interface DTypeExports {
   pack_bias(b: number, out: number, N: number): void;
   conv2d_forward(x: number, pw: number, pb: number, z: number, m: number, H: number, W: number, C: number, fH: number, fW: number, sH: number, sW: number, nH: number, nW: number, N: number, zPixBytes: number, zRowBytes: number, zImageBytes: number, relu: number): number;
   conv2d_forward_dot(x: number, pw: number, pb: number, z: number, m: number, H: number, W: number, C: number, fH: number, fW: number, sH: number, sW: number, nH: number, nW: number, N: number, zPixBytes: number, zRowBytes: number, zImageBytes: number, relu: number): number;
-  /** Tiles [first, last) of the filter gradient, numbered ((cb * NB + nb) * fH + kh) * fW + kw (input channel blocks of 4, output channel blocks of NR, taps). */
-  conv2d_backward_filter(xb: number, dzb: number, dw: number, m: number, H: number, W: number, C: number, fH: number, fW: number, sH: number, sW: number, nH: number, nW: number, N: number, first: number, last: number): void;
-  /** Tiles [first, last) of the filter gradient of a layer of C < 4 input channels from its unpacked input, numbered (nb * fH + kh) * JB + jb (output channel blocks, filter rows, blocks of 4 of a window row's fW * C values). */
-  conv2d_backward_filter_rows(x: number, dzb: number, dw: number, m: number, H: number, W: number, C: number, fH: number, fW: number, sH: number, sW: number, nH: number, nW: number, N: number, first: number, last: number): void;
+  /** Tiles [first, last) of the filter gradient, numbered ((cb * NB + nb) * fH + kh) * fW + kw (input channel blocks of 4, output channel blocks of NR, taps), summed over output rows [rowFirst, rowLast) of the m * nH. */
+  conv2d_backward_filter(xb: number, dzb: number, dw: number, m: number, H: number, W: number, C: number, fH: number, fW: number, sH: number, sW: number, nH: number, nW: number, N: number, first: number, last: number, rowFirst: number, rowLast: number): void;
+  /** Tiles [first, last) of the filter gradient of a layer of C < 4 input channels from its unpacked input, numbered (nb * fH + kh) * JB + jb (output channel blocks, filter rows, blocks of 4 of a window row's fW * C values), summed over output rows [rowFirst, rowLast). */
+  conv2d_backward_filter_rows(x: number, dzb: number, dw: number, m: number, H: number, W: number, C: number, fH: number, fW: number, sH: number, sW: number, nH: number, nW: number, N: number, first: number, last: number, rowFirst: number, rowLast: number): void;
   bias_gradient(dz: number, db: number, P: number, N: number): void;
   dot(a: number, b: number, n: number, bias: number): number;
   pool_forward(x: number, out: number, m: number, H: number, W: number, C: number, fH: number, fW: number, sH: number, sW: number, nH: number, nW: number, isMax: number): number;
   pool_backward(x: number, dout: number, dx: number, m: number, H: number, W: number, C: number, fH: number, fW: number, sH: number, sW: number, nH: number, nW: number, isMax: number, firstOnly: number): number;
   mask_from_window(x: number, out: number, n: number): void;
   fill(p: number, n: number, value: number): void;
+  /** out[i] = ((p[0][i] + p[1][i]) + ...) over `pieces` arrays of n values, `stride` bytes apart. */
+  sum_pieces(p: number, out: number, n: number, pieces: number, stride: number): void;
   /** Index of the first element of p[from .. n) that is not finite, or -1. */
   find_nonfinite(p: number, from: number, n: number): number;
   relu(x: number, y: number, n: number): void;
@@ -52,7 +54,7 @@ export interface KernelExports {
 export function dtypeExports(exports: WebAssembly.Exports, prefix: 'f32' | 'f64'): DTypeExports {
   const names: (keyof DTypeExports)[] = [
     'pack_filter', 'pack_filter_rows', 'pack_bias', 'conv2d_forward', 'conv2d_forward_dot', 'conv2d_backward_filter', 'conv2d_backward_filter_rows', 'bias_gradient',
-    'dot', 'pool_forward', 'pool_backward', 'mask_from_window', 'fill', 'find_nonfinite', 'relu', 'relu_backward',
+    'dot', 'pool_forward', 'pool_backward', 'mask_from_window', 'fill', 'sum_pieces', 'find_nonfinite', 'relu', 'relu_backward',
     'softmax', 'softmax_cross_entropy', 'exp', 'gemm_small', 'gemm_nt', 'gemm_tn', 'sgd', 'sgd_momentum', 'adam',
   ];
   const out = {} as Record<string, unknown>;

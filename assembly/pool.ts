@@ -326,7 +326,7 @@ export function poolForward<T>(
  * if one of them is not.
  */
 // @ts-ignore: decorator
-@inline function route1<T>(MAX: bool, FIRST: bool, x: usize, dx: usize, p: usize, xRow: usize, pix: usize, fH: i32, fW: i32, g: v128, count: v128): v128 {
+@inline function route1<T>(MAX: bool, FIRST: bool, EXACT: bool, x: usize, dx: usize, p: usize, xRow: usize, pix: usize, fH: i32, fW: i32, g: v128, count: v128): v128 {
   let stored = v128.splat<T>(<T>0);
   if (MAX) {
     const mx = window1<T>(true, x + p, xRow, pix, fH, fW, count);
@@ -339,7 +339,7 @@ export function poolForward<T>(
           hit = v128.andnot(hit, routed);
           routed = v128.or(routed, hit);
         }
-        const v = v128.add<T>(v128.load(dx + q), v128.and(g, hit));
+        const v = v128.add<T>(EXACT ? v128.splat<T>(<T>0) : v128.load(dx + q), v128.and(g, hit));
         v128.store(dx + q, v);
         stored = v128.add<T>(stored, v);
         q += pix;
@@ -350,7 +350,7 @@ export function poolForward<T>(
     for (let kh = 0; kh < fH; kh++) {
       let q = dx + p + <usize>kh * xRow;
       for (let kw = 0; kw < fW; kw++) {
-        const v = v128.add<T>(v128.load(q), share);
+        const v = v128.add<T>(EXACT ? v128.splat<T>(<T>0) : v128.load(q), share);
         v128.store(q, v);
         stored = v128.add<T>(stored, v);
         q += pix;
@@ -362,7 +362,7 @@ export function poolForward<T>(
 
 // @ts-ignore: decorator
 @inline function backward<T>(
-  MAX: bool, FIRST: bool, x: usize, dout: usize, dx: usize, m: i32, H: i32, W: i32, C: i32,
+  MAX: bool, FIRST: bool, EXACT: bool, x: usize, dout: usize, dx: usize, m: i32, H: i32, W: i32, C: i32,
   fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32,
 ): i32 {
   const sz = <usize>sizeof<T>();
@@ -370,7 +370,8 @@ export function poolForward<T>(
   const pix = <usize>C * sz;
   const xRow = <usize>W * pix;
   const count = v128.splat<T>(<T>(fH * fW));
-  memory.fill(dx, 0, <usize>m * <usize>H * xRow);
+  // windows that tile dx exactly write each of its values once: no zeroing pass, no reading back
+  if (!EXACT) memory.fill(dx, 0, <usize>m * <usize>H * xRow);
   let all = v128.splat<T>(<T>0);
   let allScalar = <T>0;
   let g = dout;
@@ -381,7 +382,7 @@ export function poolForward<T>(
         let c = 0;
         for (; c + L <= C; c += L) {
           const off = <usize>c * sz;
-          all = v128.add<T>(all, route1<T>(MAX, FIRST, x, dx, win + off, xRow, pix, fH, fW, v128.load(g + off), count));
+          all = v128.add<T>(all, route1<T>(MAX, FIRST, EXACT, x, dx, win + off, xRow, pix, fH, fW, v128.load(g + off), count));
         }
         for (; c < C; c++) {
           const p = win + <usize>c * sz;
@@ -393,10 +394,12 @@ export function poolForward<T>(
               let q = p + <usize>kh * xRow;
               for (let kw = 0; kw < fW; kw++) {
                 if (load<T>(x + q) == mx && !routed) {
-                  const v = load<T>(dx + q) + gs;
+                  const v = (EXACT ? <T>0 : load<T>(dx + q)) + gs;
                   store<T>(dx + q, v);
                   allScalar += v;
                   routed = FIRST;
+                } else if (EXACT) {
+                  store<T>(dx + q, <T>0);
                 }
                 q += pix;
               }
@@ -406,7 +409,7 @@ export function poolForward<T>(
             for (let kh = 0; kh < fH; kh++) {
               let q = dx + p + <usize>kh * xRow;
               for (let kw = 0; kw < fW; kw++) {
-                const v = load<T>(q) + share;
+                const v = (EXACT ? <T>0 : load<T>(q)) + share;
                 store<T>(q, v);
                 allScalar += v;
                 q += pix;
@@ -426,15 +429,23 @@ export function poolForward<T>(
  * dout[n, oh, ow, c] is added to its window: to every position equal to the window's max (max mode:
  * the seed's mask, ties all receive it; with firstOnly only the first of them in row-major order; a
  * window holding a NaN routes nothing), or as dout / (fH*fW) to every position (average mode).
- * Overlapping windows accumulate, in window order. Returns 1 if a value it stored may not be finite.
+ * Overlapping windows accumulate, in window order. Where the windows tile dx exactly (stride = window,
+ * sizes a multiple of it), each value is written once as 0 + what it receives (0 + -0 is +0, as the
+ * zeroed sum gives), with no zeroing pass. Returns 1 if a value it stored may not be finite.
  */
 export function poolBackward<T>(
   x: usize, dout: usize, dx: usize, m: i32, H: i32, W: i32, C: i32,
   fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, isMax: bool, firstOnly: bool,
 ): i32 {
-  if (!isMax) return backward<T>(false, false, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW);
-  if (firstOnly) return backward<T>(true, true, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW);
-  return backward<T>(true, false, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW);
+  // windows side by side covering dx exactly (LeNet's 2x2 at stride 2 on even sizes)
+  if (sH == fH && sW == fW && nH * fH == H && nW * fW == W) {
+    if (!isMax) return backward<T>(false, false, true, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW);
+    if (firstOnly) return backward<T>(true, true, true, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW);
+    return backward<T>(true, false, true, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW);
+  }
+  if (!isMax) return backward<T>(false, false, false, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW);
+  if (firstOnly) return backward<T>(true, true, false, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW);
+  return backward<T>(true, false, false, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW);
 }
 
 /** out[i] = 1 where x[i] equals the max of x[0 .. n), else 0 (every tie gets 1). */

@@ -145,6 +145,29 @@ describe('special values in pooling windows', () => {
     }
   });
 
+  // the js reference adds each routed gradient to a zero: a -0 comes back as +0 whether the windows
+  // overlap (dx zeroed, then added to) or tile dx exactly (each value written once)
+  it.each<DType>(['float32', 'float64'])('negative zeros in the output gradient come back as the js reference gives them (%s)', (dtype) => {
+    for (const C of [1, 4, 5, 9]) {
+      for (const [H, W, f, stride] of [[6, 4, 2, 2], [7, 5, 3, 2], [6, 6, 3, 3]] as const) {
+        const A = js.tensor([2, H, W, C], Array.from(randn(rng(C + H), 2 * H * W * C)), dtype);
+        for (const mode of ['max', 'average'] as PoolMode[]) {
+          const ref = js.poolForward(A, { f, stride }, mode);
+          const got = wasm.poolForward(copyTo(wasm, A), { f, stride }, mode);
+          const g = Array.from({ length: ref.A.size }, (_, i) => [-0, 0, -1.5, 2][i % 4]!);
+          for (const ties of ['all', 'first'] as const) {
+            const refBack = js.poolBackward(js.tensor(ref.A.shape, g, dtype), ref.cache, mode, { ties });
+            const gotBack = wasm.poolBackward(wasm.tensor(ref.A.shape, g, dtype), got.cache, mode, { ties });
+            // max routes values as they are; an average's shares are rounded sums: compare its zeros
+            const zeros = (a: ArrayLike<number>) => Array.from(a, (v) => (v === 0 ? v : 1));
+            if (mode === 'max') expectExact(gotBack.data, refBack.data, `max backward, ties ${ties}, C=${C} ${H}x${W} f=${f} s=${stride}`);
+            else expectExact(zeros(gotBack.data), zeros(refBack.data), `average backward's zeros, C=${C} ${H}x${W} f=${f} s=${stride}`);
+          }
+        }
+      }
+    }
+  });
+
   it.each<DType>(['float32', 'float64'])('NaN and infinities pool like the js reference (%s)', async (dtype) => {
     for (const C of [1, 3, 4, 16, 17]) {
       const n = 2 * 6 * 5 * C;

@@ -382,14 +382,14 @@ export function conv2dForwardDot<T>(
   return v128.any_true(v128.ne<T>(v128.sub<T>(t, t), v128.sub<T>(t, t))) ? 1 : 0;
 }
 
-/** Input channels per block of the filter gradient's packed input. */
+/** Input channels (or window-row values) of a filter-gradient tile. */
 // @ts-ignore: decorator
 @inline export const CB = 4;
 
 // Filter-gradient tile: ROWS (up to CB) input channels x NR output channels, summed over output
 // rows [r0, r1) of the flattened (m*nH) row index, stored into dw (first) or added to it: ROWS rows
-// of validN values. x and dz are one channel block each of the packed input and output gradient, so
-// both are read contiguously.
+// of validN values. x points at the tile's first input channel of a pixel, consecutive pixels
+// xPixStep apart; dz is one block of the packed output gradient, read contiguously.
 // @ts-ignore: decorator
 @inline function filterTile<T>(
   ROWS: i32, x: usize, xImageBytes: usize, xRowStep: usize, xPixStep: usize,
@@ -486,30 +486,31 @@ export function conv2dForwardDot<T>(
 
 /**
  * Filter gradient: dw[kh, kw, c, co] = sum over (n, oh, ow) of x[n, oh*sH+kh, ow*sW+kw, c] *
- * dz[n, oh, ow, co]. x is the padded input (m, H, W, C) packed by packBlocks into blocks of CB
- * channels: [cb][n][h][w][CB]; dz is (m, nH, nW, N) packed into blocks of NR channels:
- * [nb][n*nH*nW][NR] (both zero past C and N). Output rows are taken in chunks so that a chunk's
- * blocks stay in cache while every tap's tile consumes them. dw (fH, fW, C, N) is overwritten: the
- * first chunk stores its sums, later chunks add theirs.
+ * dz[n, oh, ow, co]. x is the padded input (m, H, W, C), either as it lies (pixBytes = C * size,
+ * blockBytes = CB * size: a tile reads CB channels of each pixel) or packed by packBlocks into
+ * blocks of CB channels, [cb][n][h][w][CB] (pixBytes = CB * size, blockBytes = the bytes of a block),
+ * which keeps a tile's reads contiguous where pixels are wide; dz is (m, nH, nW, N) packed into blocks of NR channels:
+ * [nb][n*nH*nW][NR] (zero past N). Output rows are taken in chunks so that a chunk's pixels stay in
+ * cache while every tap's tile consumes them. dw (fH, fW, C, N) is overwritten: the first chunk
+ * stores its sums, later chunks add theirs.
  * Only tiles [first, last) are computed, numbered ((cb * NB + nb) * fH + kh) * fW + kw over the
- * channel blocks cb of x, nb of dz and the taps: each dw element belongs to one tile, whose sum runs
- * over the pixels in the same order whatever the range, so threads can share the tiles freely.
+ * blocks cb of CB input channels, nb of dz and the taps: each dw element belongs to one tile, whose
+ * sum runs over the pixels in the same order whatever the range, so threads can share the tiles.
  * Only output rows [rowFirst, rowLast) of the flattened (m * nH) rows are summed: a piece of the
  * pixels, whose sums the caller adds to the other pieces' (sumPieces) in a fixed order.
  */
 export function conv2dBackwardFilter<T>(
-  xb: usize, dzb: usize, dw: usize,
+  x: usize, dzb: usize, dw: usize,
   m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32,
-  nH: i32, nW: i32, N: i32, first: i32, last: i32, rowFirst: i32, rowLast: i32,
+  nH: i32, nW: i32, N: i32, first: i32, last: i32, rowFirst: i32, rowLast: i32, pixBytes: usize, blockBytes: usize,
 ): void {
   const sz = <usize>sizeof<T>();
   const nr = NR<T>();
-  const cbPix = <usize>CB * sz;
-  const xRowBytes = <usize>W * cbPix;
+  const pix = pixBytes;
+  const xRowBytes = <usize>W * pix;
   const xImageBytes = <usize>H * xRowBytes;
-  const xBlockBytes = <usize>m * xImageBytes;
   const xRowStep = <usize>sH * xRowBytes;
-  const xPixStep = <usize>sW * cbPix;
+  const xPixStep = <usize>sW * pix;
   const rows = m * nH;
   const dzBlockBytes = <usize>rows * <usize>nW * <usize>nr * sz;
   const dwRowBytes = <usize>N * sz;
@@ -524,11 +525,10 @@ export function conv2dBackwardFilter<T>(
       const c0 = cb * CB, n0 = nb * nr;
       const validC = min(CB, C - c0);
       const validN = min(nr, N - n0);
-      const xTap = xb + <usize>cb * xBlockBytes + <usize>kh * xRowBytes + <usize>kw * cbPix;
+      const xTap = x + <usize>cb * blockBytes + <usize>kh * xRowBytes + <usize>kw * pix;
       const dzBlock = dzb + <usize>nb * dzBlockBytes;
       const dwTap = dw + (<usize>(kh * fW + kw) * <usize>C + <usize>c0) * dwRowBytes + <usize>n0 * sz;
-      // a block of fewer than CB channels (the last, or an RGB input's only one) runs a tile of
-      // that many rows, so no lane multiplies a padding channel
+      // a block of fewer than CB channels (the last) runs a tile of that many rows
       filterTileOf<T>(validC, xTap, xImageBytes, xRowStep, xPixStep, dzBlock, nH, nW, rowFirst, r0, r1, dwTap, dwRowBytes, validN);
       if (++kw == fW) {
         kw = 0;
@@ -545,8 +545,8 @@ export function conv2dBackwardFilter<T>(
  * Filter gradient of a layer with few input channels (C < CB), from the input as it is: x is the
  * padded (or gathered) input (m, H, W, C), unpacked. A window row's fW x C values lie side by side
  * in x, and so do their rows of dw (fH, fW, C, N): a tile takes CB of them (taps and channels
- * alike) where the packed kernel would take one tap's C < CB channels and pad the rest of its
- * block with zeros. dz is packed as for conv2dBackwardFilter.
+ * alike) where conv2dBackwardFilter would take one tap's C < CB channels, leaving lanes of every
+ * vector empty. dz is packed as for conv2dBackwardFilter.
  * Only tiles [first, last) are computed, numbered (nb * fH + kh) * JB + jb over the output channel
  * blocks nb, the filter rows kh and the blocks jb of CB values of a window row (JB of them); each
  * dw element belongs to one tile, summed over every pixel in the same order whatever the range.

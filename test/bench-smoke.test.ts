@@ -79,3 +79,19 @@ describe('npm run bench', () => {
     for (const line of stdout.split('\n')) expect(line.length, line).toBeLessThan(100);
   });
 });
+
+describe('npm run bench:browser', () => {
+  it('runs conv forward in Chromium against tfjs-wasm on its threaded build, 1 and 2 threads each', () => {
+    const out = join(dir, 'browser.json');
+    const run = spawnSync(process.execPath, ['bench/browser.mjs', '--quick', '--out', out], { cwd: root, encoding: 'utf8', timeout: 240_000 });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/tfjs-wasm threaded build: yes, threads 1 and 2; cnn-wasm build relaxed-simd, 2 threads/);
+    const { runs } = JSON.parse(readFileSync(out, 'utf8')) as { runs: { threads: number; results: { cnnWasmMs: number; tfjsWasmMs: number }[] }[] };
+    expect(runs.map((r) => r.threads)).toEqual([1, 2]);
+    for (const r of runs) {
+      expect(r.results).toHaveLength(3);
+      for (const x of r.results) expect(x.cnnWasmMs > 0 && x.tfjsWasmMs > 0).toBe(true);
+    }
+  });
+});

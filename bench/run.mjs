@@ -21,7 +21,7 @@ import { createBackend } from '../build/lib/index.js';
 import { caseName, selectCases } from './cases.mjs';
 import { measure, predictMs } from './harness.mjs';
 import { cnnImpl, IMPLS, initPeers, tfjsWasmReference } from './impls.mjs';
-import { measurePeaks } from './peak/measure.mjs';
+import { measureCrossCore, measurePeaks } from './peak/measure.mjs';
 import { createProgress } from './progress.mjs';
 import { fmtWork, JS_REFERENCE, normalize, summaryTables, SUMMARY_LEGEND, verdict, wrap } from './report.mjs';
 
@@ -193,6 +193,7 @@ async function main() {
     wasmBuilds: builds.map(([n, be]) => `${n}: ${be.features.build}`),
     threads: { build: backends.threads2.features.build, threads: backends.threads2.features.threads, note: backends.threads2.features.threadsNote },
     loadAverage: loadavg()[0],
+    crossCoreNs: { start: await measureCrossCore(), end: null },
   };
   const fmtPeak = (p) => (p ? `${p.peak.toFixed(1)} GFLOP/s` : 'n/a');
   const all = selectCases({ full: true }).length;
@@ -200,7 +201,8 @@ async function main() {
   say(`cnn-wasm benchmark, ${kind}: ${cases.length} case${cases.length === 1 ? '' : 's'}${quick ? ', quick rounds' : ''}`);
   if (!full) say(`(--full runs all ${all} cases: float64, more layers, and the slow peers tfjs-cpu and cnn-wasm's pure-JS backend)`);
   say(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.platform}, Node ${machine.node} (V8 ${machine.v8}); `
-    + `load average ${machine.loadAverage.toFixed(2)} at the start (2-thread figures mean little while other processes run)`);
+    + `load average ${machine.loadAverage.toFixed(2)} at the start (2-thread figures mean little while other processes run); `
+    + `a cache line's round trip between two threads ${machine.crossCoreNs.start.toFixed(0)} ns`);
   say(`cnn-wasm builds: ${builds.map(([, be]) => be.features.build).join(', ')}${peaks['relaxed-simd'] ? '' : ' (relaxed SIMD not validated: Node 20 needs --experimental-wasm-relaxed-simd)'}; `
     + `register-only f32x4 peak: plain SIMD ${fmtPeak(peaks.simd)}, relaxed SIMD ${fmtPeak(peaks['relaxed-simd'])}`);
   const peerText = {
@@ -235,6 +237,7 @@ async function main() {
     expected += predicted[i];
   }
   progress.done();
+  machine.crossCoreNs.end = await measureCrossCore();
 
   const report = {
     machine, peaks,

@@ -30,3 +30,33 @@ async function probe(build) {
 export async function measurePeaks() {
   return { simd: await probe('simd'), 'relaxed-simd': await probe('relaxed') };
 }
+
+/**
+ * The round trip of a cache line between the main thread and a worker: each writes a counter the
+ * other waits for, 100k times; nanoseconds a round trip. On a shared VM the two vCPUs may sit on
+ * cores near each other or not (here 120-140 ns or about 340 ns, from one process to the next), and
+ * ops split over threads pay that price for every line one thread writes and the other reads.
+ */
+export async function measureCrossCore(trips = 100_000) {
+  const { Worker } = await import('node:worker_threads');
+  const sab = new SharedArrayBuffer(64);
+  const flag = new Int32Array(sab);
+  const worker = new Worker(`
+    const { parentPort, workerData } = require('node:worker_threads');
+    const flag = new Int32Array(workerData.sab);
+    for (let i = 0; i < workerData.trips; i++) {
+      while (Atomics.load(flag, 0) !== 2 * i + 1);
+      Atomics.store(flag, 0, 2 * i + 2);
+    }
+    parentPort.postMessage('done');`, { eval: true, workerData: { sab, trips } });
+  const done = new Promise((resolve) => worker.once('message', resolve));
+  const t0 = performance.now();
+  for (let i = 0; i < trips; i++) {
+    Atomics.store(flag, 0, 2 * i + 1);
+    while (Atomics.load(flag, 0) !== 2 * i + 2);
+  }
+  const ns = ((performance.now() - t0) / trips) * 1e6;
+  await done;
+  await worker.terminate();
+  return ns;
+}

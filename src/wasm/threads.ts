@@ -21,25 +21,29 @@
 import { CnnThreadError } from '../errors.js';
 
 /** Slots of the control words (Int32). */
+// Words the caller writes once a job and the workers poll, words every thread updates as a job ends,
+// and each thread's claim word lie on cache lines of their own (16 slots apart): a line written by
+// one core and read by another crosses between them, at 120-450 ns a round trip on this machine.
 const GENERATION = 0; // bumped for each job: workers sleep on it
-const LEFT = 3; // tasks not finished
-const FLAGS = 4; // OR of the kernels' results (1: a value was not finite)
-const FAILED = 5; // 1 + the index of a task that threw
-const STOP = 6; // 1: workers exit
+const STOP = 1; // 1: workers exit
+const LEFT = 16; // tasks not finished
+const FLAGS = 17; // OR of the kernels' results (1: a value was not finite)
+const FAILED = 18; // 1 + the index of a task that threw
 /**
  * One claim word per thread's group of tasks: (end << CLAIM_SHIFT) | next. A claim is an
  * Atomics.add of 1, whose result carries both the task it took and the end of the group it took it
  * from, so a thread late from a finished job can never take a task of the next one as its own: the
  * word it adds to is either closed (end 0) or the next job's. Overclaims (one per thread per group
- * per job) stay far below 1 << CLAIM_SHIFT. The words are slots CLAIMS to CLAIMS + 63: createBackend allows
- * at most 64 threads.
+ * per job) stay far below 1 << CLAIM_SHIFT. Thread t's word is slot CLAIMS + t * LINE: createBackend
+ * allows at most 64 threads.
  */
-const CLAIMS = 64;
+const CLAIMS = 32;
+const LINE = 16;
 const CLAIM_SHIFT = 12;
 const CLAIM_MASK = (1 << CLAIM_SHIFT) - 1;
-const MESSAGE = 256; // a failed task's error message: its length, then UTF-16 code units
+const MESSAGE = CLAIMS + 64 * LINE; // a failed task's error message: its length, then UTF-16 code units
 const MESSAGE_UNITS = 240;
-const CONTROL_BYTES = 2048;
+const CONTROL_BYTES = 8192;
 /** Each task: kernel index, argument count, then the arguments (Float64). */
 const TASK_SLOTS = 24;
 export const MAX_ARGS = TASK_SLOTS - 2;
@@ -82,7 +86,7 @@ function workerMain(): void {
       return;
     }
     port.postMessage({ type: 'ready' });
-    const [GENERATION, LEFT, FLAGS, FAILED, STOP, MESSAGE, MESSAGE_UNITS, TASK_SLOTS, CLAIMS, CLAIM_SHIFT, CLAIM_MASK] = data.slots;
+    const [GENERATION, LEFT, FLAGS, FAILED, STOP, MESSAGE, MESSAGE_UNITS, TASK_SLOTS, CLAIMS, LINE, CLAIM_SHIFT, CLAIM_MASK] = data.slots;
     const spinMs: number = data.spinMs, self: number = data.index, threads: number = data.threads;
     let seen = Atomics.load(ctl, GENERATION);
     for (;;) {
@@ -95,9 +99,11 @@ function workerMain(): void {
       Atomics.wait(ctl, GENERATION, seen);
       seen = Atomics.load(ctl, GENERATION);
       if (Atomics.load(ctl, STOP)) break;
-      // this thread's group of tasks first, then what is left of the others'
+      // this thread's group of tasks first, then what is left of the others'; the tasks it ran are
+      // taken off LEFT at the end, in one write
+      let done = 0;
       for (let k = 0; k < threads; k++) {
-        const claim = CLAIMS + ((self + k) % threads);
+        const claim = CLAIMS + ((self + k) % threads) * LINE;
         for (;;) {
           const word = Atomics.add(ctl, claim, 1);
           const i = word & CLAIM_MASK;
@@ -115,9 +121,10 @@ function workerMain(): void {
               Atomics.store(ctl, MESSAGE, text.length);
             }
           }
-          if (Atomics.sub(ctl, LEFT, 1) === 1) Atomics.notify(ctl, LEFT);
+          done++;
         }
       }
+      if (done > 0 && Atomics.sub(ctl, LEFT, done) === done) Atomics.notify(ctl, LEFT);
     }
     if (node) port.close();
     else g.close();
@@ -259,7 +266,7 @@ export class ThreadPool {
       failure = `a worker could not be made (${(e as Error).message})`;
     }
     if (!failure) {
-      const slots = [GENERATION, LEFT, FLAGS, FAILED, STOP, MESSAGE, MESSAGE_UNITS, TASK_SLOTS, CLAIMS, CLAIM_SHIFT, CLAIM_MASK];
+      const slots = [GENERATION, LEFT, FLAGS, FAILED, STOP, MESSAGE, MESSAGE_UNITS, TASK_SLOTS, CLAIMS, LINE, CLAIM_SHIFT, CLAIM_MASK];
       const ready = workers.map((w, index) => new Promise<void>((resolve, reject) => {
         w.onMessage((m) => {
           if (m.type === 'ready') resolve();
@@ -355,16 +362,16 @@ export class ThreadPool {
     const threads = this.#threads;
     for (let t = 0; t < threads; t++) {
       const [first, end] = [Math.floor((count * t) / threads), Math.floor((count * (t + 1)) / threads)];
-      Atomics.store(ctl, CLAIMS + t, (end << CLAIM_SHIFT) | first);
+      Atomics.store(ctl, CLAIMS + t * LINE, (end << CLAIM_SHIFT) | first);
     }
     if (this.#workers.length > 0 && !this.#lost) {
       Atomics.add(ctl, GENERATION, 1);
       Atomics.notify(ctl, GENERATION);
     }
-    let flags = 0, error: unknown = null, failedTask = -1;
+    let flags = 0, error: unknown = null, failedTask = -1, done = 0;
     for (let t = 0; t < threads; t++) {
       for (;;) {
-        const word = Atomics.add(ctl, CLAIMS + t, 1);
+        const word = Atomics.add(ctl, CLAIMS + t * LINE, 1);
         const i = word & CLAIM_MASK;
         if (i >= word >>> CLAIM_SHIFT) break;
         const at = i * TASK_SLOTS;
@@ -379,9 +386,10 @@ export class ThreadPool {
             failedTask = i;
           }
         }
-        Atomics.sub(ctl, LEFT, 1);
+        done++;
       }
     }
+    if (done > 0) Atomics.sub(ctl, LEFT, done);
     this.#wait(op);
     this.#close();
     if (error !== null) throw error;
@@ -397,7 +405,7 @@ export class ThreadPool {
 
   /** Closes every group (end 0): a claim made now takes nothing. */
   #close(): void {
-    for (let t = 0; t < this.#threads; t++) Atomics.store(this.#control, CLAIMS + t, 0);
+    for (let t = 0; t < this.#threads; t++) Atomics.store(this.#control, CLAIMS + t * LINE, 0);
   }
 
   /** Waits until no task is left: blocking where this thread may, spinning where it may not. */

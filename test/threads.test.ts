@@ -96,6 +96,22 @@ describe.each(['float32', 'float64'] as DType[])('every op gives the same bits o
     }
   });
 
+  it('16x16 patches at stride 16: 256 stride classes in the input gradient, a job longer than the pool holds', () => {
+    // a patch embedding's input gradient is 256 stride-1 convolutions: cut by regions of dA (3
+    // channels), or by blocks of dA's channels (64 channels: 256 classes x the blocks, more calls
+    // than one run of the pool takes)
+    for (const [m, C, N] of [[2, 3, 64], [1, 64, 32]] as const) {
+      sameOnEveryCount(`patch conv ${m}x64x64x${C} f16 s16 -> ${N}`, (be) => {
+        const A = be.tensor([m, 64, 64, C], values(C, m * 64 * 64 * C), dtype);
+        const Wt = be.tensor([16, 16, C, N], values(C + 1, 256 * C * N), dtype);
+        const b = be.tensor([1, 1, 1, N], values(C + 2, N), dtype);
+        const { Z, cache } = be.convForward(A, Wt, b, { stride: 16, pad: 0 });
+        const g = be.convBackward(be.tensor(Z.shape, values(C + 3, Z.size), dtype), cache);
+        return { Z, dA: g.dA, dW: g.dW, db: g.db };
+      });
+    }
+  });
+
   it('a late layer, its filter far larger than its input: cut by blocks of output channels', () => {
     // 100 output channels: whole blocks and a tail block in either dtype (8 or 4 channels a block)
     for (const [m, H, C, N, activation] of [[1, 7, 64, 100, 'relu'], [2, 4, 48, 100, 'linear']] as const) {

@@ -9,6 +9,7 @@ import type { TensorParts } from '../tensor.js';
 import type { DTypeExports } from './exports.js';
 import { nonFinite, redoConvForward, redoFilterGradient, redoInputGradient } from './redo.js';
 import type { AddTask, WasmRuntime } from './runtime.js';
+import { MAX_TASKS } from './threads.js';
 import { COPY_WEIGHT, ELEMENT_BLOCK, ELEMENTWISE_WEIGHT, MIN_CONV_TASK_WORK, TASKS_PER_THREAD, part, splitElements, splitPixels, splitRegions, taskCount } from './split.js';
 
 const off = (t: TensorParts) => t.storage.offset;
@@ -358,9 +359,12 @@ function inputGradient(rt: WasmRuntime, op: string, g: ConvGeometry, dZ: TensorP
       }
       // regions of dA (images, or rows of an image), each a run of tasks, one per class, over the
       // class's pixels in it: the classes write interleaved pixels of the same rows, and a region's
-      // tasks are dealt to one thread (threads.ts), so no two threads write one cache line at once
+      // tasks are mostly dealt to one thread (threads.ts), so two threads seldom write one cache
+      // line at once. Many classes (a large stride: 256 for a 16x16 patch at stride 16) take fewer
+      // regions, so the job stays within what the pool holds.
       const first = (start: number, s: number, at: number) => Math.max(0, Math.ceil((at - start) / s));
-      splitRegions(parts, g.m, g.H, g.W, (n0, count, r0, r1, c0, c1) => {
+      const regions = Math.min(parts, Math.max(1, Math.floor(MAX_TASKS / (2 * calls.length))));
+      splitRegions(regions, g.m, g.H, g.W, (n0, count, r0, r1, c0, c1) => {
         for (const c of calls) {
           const { x, z } = starts(c), { h, w } = c;
           const kr0 = first(h.outStart, g.sH, r0), kr1 = Math.min(h.count, first(h.outStart, g.sH, r1));

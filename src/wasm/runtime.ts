@@ -6,7 +6,7 @@ import type { DType, TypedArray } from '../types.js';
 import { Arena } from './arena.js';
 import { dtypeExports, type DTypeExports, type KernelExports } from './exports.js';
 import { ELEMENT_BLOCK, ELEMENTWISE_WEIGHT, splitElements, taskCount } from './split.js';
-import type { ThreadPool } from './threads.js';
+import { MAX_TASKS, type ThreadPool } from './threads.js';
 
 /** A kernel export: numbers in, a flag (or nothing) out. */
 type Kernel = (...args: never[]) => number | void;
@@ -86,10 +86,18 @@ export class WasmRuntime {
     const n = calls.length / 2;
     this.work.kernelCalls += n;
     if (pool && pool.size > 1 && parts > 1 && n > 1) {
-      pool.begin();
-      for (let i = 0; i < calls.length; i += 2) pool.add(calls[i] as never, calls[i + 1] as number[]);
-      calls.length = 0;
-      return pool.run(op);
+      // in runs of at most MAX_TASKS calls (the calls of a job do not depend on one another)
+      let flags = 0;
+      try {
+        for (let first = 0; first < n; first += MAX_TASKS) {
+          pool.begin();
+          for (let i = first; i < Math.min(n, first + MAX_TASKS); i++) pool.add(calls[2 * i] as never, calls[2 * i + 1] as number[]);
+          flags |= pool.run(op);
+        }
+      } finally {
+        calls.length = 0;
+      }
+      return flags;
     }
     // one call, or one thread: here, one after another
     let flags = 0;

@@ -455,7 +455,8 @@ describe.each(BACKENDS)('work on %s is bounded by the tensors, whatever the stri
       const w1 = workOf(be);
       expect(w1.scratchBytes - w0.scratchBytes).toBeLessThanOrEqual(8 * tensors);
       // on several threads a kernel call is cut into at most 2 x threads x TASKS_PER_THREAD pieces
-      // (splitPixels: whole images, or up to ceil(parts / m) pieces of each image): still no stride in it
+      // (splitRegions: whole images, or up to ceil(parts / m) pieces of each image; an input
+      // gradient's stride classes are among the 2 fH fW calls): still no stride in it
       const pieces = be.features.threads > 1 ? 2 * be.features.threads * TASKS_PER_THREAD : 1;
       expect(w1.kernelCalls - w0.kernelCalls).toBeLessThanOrEqual((4 + 2 * c.fH * c.fW) * pieces);
       for (const t of [A, W, b, Z, dA, dW, db]) t.dispose();

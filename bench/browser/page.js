@@ -1,6 +1,7 @@
 // The page of `npm run bench:browser` (bundled by bench/browser.mjs): conv forward on the bench's
-// three layers, cnn-wasm against tfjs-wasm, each on `?threads=N` threads, in alternating rounds.
-// Served cross-origin isolated, so tfjs-wasm takes its threaded SIMD build (pthreads) where N > 1.
+// three layers, cnn-wasm against tfjs-wasm, each on the threads runBench is given, in alternating
+// rounds; each side runs its convolution with the bias fused and frees the output, as in the Node
+// bench. Served cross-origin isolated, so tfjs-wasm takes its threaded SIMD build (pthreads).
 import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { createBackend } from '../../build/lib/index.js';
@@ -41,8 +42,8 @@ window.runBench = async (threads, rounds, roundMs, warmup) => {
     const A = be.tensor([m, H, W, C], a), Wt = be.tensor([f, f, C, N], w), B = be.tensor([1, 1, 1, N], b);
     const ours = () => be.convForward(A, Wt, B, { stride: s, pad: p }).Z.dispose();
     const x = tf.tensor4d(a, [m, H, W, C]), wt = tf.tensor4d(w, [f, f, C, N]), bt = tf.tensor1d(b);
-    // tfjs pads 'same' for these layers (stride 1 with pad (f-1)/2; stride 2 with pad 1 on 33 -> 17)
-    const theirs = () => tf.tidy(() => tf.add(tf.conv2d(x, wt, s, 'same'), bt)).dataSync();
+    const pad = [[0, 0], [p, p], [p, p], [0, 0]];
+    const theirs = () => tf.fused.conv2d({ x, filter: wt, bias: bt, strides: [s, s], pad }).dispose();
     const flop = 2 * m * Math.floor((H + 2 * p - f) / s + 1) * Math.floor((W + 2 * p - f) / s + 1) * f * f * C * N;
     for (let i = 0; i < warmup; i++) { round(ours, roundMs); round(theirs, roundMs); }
     const t = { ours: [], theirs: [] };

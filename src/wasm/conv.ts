@@ -273,8 +273,8 @@ function filterGradient(rt: WasmRuntime, op: string, g: ConvGeometry, dZ: Tensor
 
 /**
  * Pieces of the output rows (`rows` of them) whose filter-gradient sums are kept apart: a power of
- * two up to 16, each of at least MIN_CONV_TASK_WORK, and 1 unless the partial sums (`gradBytes`
- * each) come to at most half the bytes the sum reads (`dataBytes`).
+ * two up to 16, each of at least MIN_CONV_TASK_WORK, whose partial sums (`gradBytes` each) come to
+ * at most an eighth of the bytes the sum reads (`dataBytes`); 1 where that leaves fewer than 2.
  */
 function filterPieces(rows: number, work: number, dataBytes: number, gradBytes: number): number {
   const most = Math.min(16, rows, Math.floor(work / MIN_CONV_TASK_WORK), Math.floor(dataBytes / (8 * gradBytes)));

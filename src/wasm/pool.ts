@@ -28,8 +28,8 @@ export function poolForward(rt: WasmRuntime, g: PoolGeometry, A: TensorParts, ou
 
 /**
  * Threads: over groups of images; where windows do not overlap down the rows (fH <= sH), also over
- * rows of each image, a task zeroing and filling just its windows' rows of dA_prev (the last task
- * also the rows below the last window).
+ * rows of each image, a task writing just its windows' rows of dA_prev (zeroed first, unless the
+ * windows tile it exactly), the last task also the rows below the last window.
  */
 export function poolBackward(rt: WasmRuntime, g: PoolGeometry, A: TensorParts, dA: TensorParts, dAPrev: TensorParts, firstOnly: boolean): void {
   const k = rt.kernels(g.dtype);

@@ -46,8 +46,9 @@ export const MIN_CONV_TASK_WORK = 1 << 17;
 export function taskCount(threads: number, work: number, units: number, perThread = TASKS_PER_THREAD, minTask = MIN_TASK_WORK): number {
   if (threads <= 1 || work < 2 * minTask) return 1;
   const parts = Math.max(1, Math.min(units, threads * perThread, Math.floor(work / minTask)));
-  // a whole number of tasks a thread, where there are more tasks than threads: each thread's group
-  // of tasks (threads.ts) is then the same share of the output in every op cut this way
+  // a whole number of tasks a thread, where there are more tasks than threads: where the tasks are
+  // equal shares of an output, each thread's group of them (threads.ts) is then the same share in
+  // every op cut this way
   return parts > threads ? parts - (parts % threads) : parts;
 }
 

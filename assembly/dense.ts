@@ -169,16 +169,17 @@ function rowTimesMatrix<T>(a: usize, b: usize, bias: usize, c: usize, N: i32, K:
 /**
  * C (K, N) = A (M, K)^T B (M, N) for few rows M: a dense layer's filter gradient X^T dZ. Each row k
  * of C is the sum over the M rows of a[i, k] times row i of B: for 4 vectors of columns at a time,
- * M broadcast products added up in registers, then stored once. C is written in order, each value
- * once. Returns 1 if a value it computed may not be finite.
+ * M broadcast products added up in registers, then stored once. Only rows [kFirst, kLast) of C are
+ * computed, each as in a call over all of them (threads share the rows). C is written in order,
+ * each value once. Returns 1 if a value it computed may not be finite.
  */
-export function gemmTN<T>(a: usize, b: usize, c: usize, M: i32, K: i32, N: i32): i32 {
+export function gemmTN<T>(a: usize, b: usize, c: usize, M: i32, K: i32, N: i32, kFirst: i32, kLast: i32): i32 {
   const sz = <usize>sizeof<T>();
   const L = LANES<T>();
   const aRow = <usize>K * sz, bRow = <usize>N * sz;
   let all = v128.splat<T>(<T>0);
   let allScalar = <T>0;
-  for (let k = 0; k < K; k++) {
+  for (let k = kFirst; k < kLast; k++) {
     const ak = a + <usize>k * sz, ck = c + <usize>k * bRow;
     let j = 0;
     for (; j + 4 * L <= N; j += 4 * L) {
@@ -209,9 +210,11 @@ export function gemmTN<T>(a: usize, b: usize, c: usize, M: i32, K: i32, N: i32):
  * C (M, N) = A (M, K) B (N, K)^T: each value a dot product of a row of A and a row of B, both
  * contiguous (the input gradient dZ W^T of a dense layer, W read in place). Tiles of 1 row of A x 4
  * rows of B along K in vectors, reduced at the end; a K not a multiple of a vector ends in scalars.
- * Returns 1 if a value it computed may not be finite.
+ * Only columns [jFirst, jLast) of C are computed: a tile's values are summed as a lone column's
+ * would be, so any range gives each value the same bits. Returns 1 if a value it computed may not
+ * be finite.
  */
-export function gemmNT<T>(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32): i32 {
+export function gemmNT<T>(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, jFirst: i32, jLast: i32): i32 {
   const sz = <usize>sizeof<T>();
   const L = LANES<T>();
   const row = <usize>K * sz;
@@ -220,8 +223,8 @@ export function gemmNT<T>(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32):
   for (let i = 0; i < M; i++) {
     const ai = a + <usize>i * row;
     const ci = c + <usize>i * <usize>N * sz;
-    let j = 0;
-    for (; j + 4 <= N; j += 4) {
+    let j = jFirst;
+    for (; j + 4 <= jLast; j += 4) {
       const b0 = b + <usize>j * row, b1 = b0 + row, b2 = b1 + row, b3 = b2 + row;
       let s0 = v128.splat<T>(<T>0), s1 = s0, s2 = s0, s3 = s0;
       for (let k = 0; k < Kv; k += L) {
@@ -240,7 +243,7 @@ export function gemmNT<T>(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32):
       store<T>(ci + <usize>(j + 2) * sz, r2); store<T>(ci + <usize>(j + 3) * sz, r3);
       check += (r0 + r1) + (r2 + r3);
     }
-    for (; j < N; j++) {
+    for (; j < jLast; j++) {
       const bj = b + <usize>j * row;
       let s = v128.splat<T>(<T>0);
       for (let k = 0; k < Kv; k += L) s = madd<T>(v128.load(ai + <usize>k * sz), v128.load(bj + <usize>k * sz), s);

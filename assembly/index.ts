@@ -70,8 +70,8 @@ export function f64_adam(p: usize, g: usize, m: usize, v: usize, n: i32, lr: f64
 export function f32_exp(x: usize, y: usize, n: i32): void { expNonPositive<f32>(x, y, n); }
 export function f64_exp(x: usize, y: usize, n: i32): void { expNonPositive<f64>(x, y, n); }
 export function f32_gemm_small(a: usize, b: usize, bias: usize, c: usize, M: i32, N: i32, K: i32, relu: bool, ldn: i32): i32 { return gemmSmall<f32>(a, b, bias, c, M, N, K, relu, ldn); }
-export function f32_gemm_nt(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32): i32 { return gemmNT<f32>(a, b, c, M, N, K); }
+export function f32_gemm_nt(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, jFirst: i32, jLast: i32): i32 { return gemmNT<f32>(a, b, c, M, N, K, jFirst, jLast); }
 export function f64_gemm_small(a: usize, b: usize, bias: usize, c: usize, M: i32, N: i32, K: i32, relu: bool, ldn: i32): i32 { return gemmSmall<f64>(a, b, bias, c, M, N, K, relu, ldn); }
-export function f64_gemm_nt(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32): i32 { return gemmNT<f64>(a, b, c, M, N, K); }
-export function f32_gemm_tn(a: usize, b: usize, c: usize, M: i32, K: i32, N: i32): i32 { return gemmTN<f32>(a, b, c, M, K, N); }
-export function f64_gemm_tn(a: usize, b: usize, c: usize, M: i32, K: i32, N: i32): i32 { return gemmTN<f64>(a, b, c, M, K, N); }
+export function f64_gemm_nt(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, jFirst: i32, jLast: i32): i32 { return gemmNT<f64>(a, b, c, M, N, K, jFirst, jLast); }
+export function f32_gemm_tn(a: usize, b: usize, c: usize, M: i32, K: i32, N: i32, kFirst: i32, kLast: i32): i32 { return gemmTN<f32>(a, b, c, M, K, N, kFirst, kLast); }
+export function f64_gemm_tn(a: usize, b: usize, c: usize, M: i32, K: i32, N: i32, kFirst: i32, kLast: i32): i32 { return gemmTN<f64>(a, b, c, M, K, N, kFirst, kLast); }

@@ -153,13 +153,16 @@ describe.each(['float32', 'float64'] as DType[])('every op gives the same bits o
 
   it('dense layers of few rows: strips of columns, with a tail strip and a tail of columns', () => {
     // 1 row (a product of a row and W) and 7 (a tile of 4 rows and 3 left over); 1003 columns: 62
-    // strips of 16 and one of 11, whose last 3 are not a whole tile (the kernel's scalar tail)
+    // strips of 16 and one of 11, whose last 3 are not a whole tile (the kernel's scalar tail).
+    // Backward, strips of W's 603 rows: 37 of 16 and one of 11 (two tiles of 4 and a tail of 3 in dX)
     for (const m of [1, 7]) {
-      sameOnEveryCount(`dense (${m}, 600) x (600, 1003)`, (be) => {
-        const X = be.tensor([m, 600], values(m, m * 600, true), dtype);
-        const W = be.tensor([600, 1003], values(m + 1, 600 * 1003), dtype);
+      sameOnEveryCount(`dense (${m}, 603) x (603, 1003)`, (be) => {
+        const X = be.tensor([m, 603], values(m, m * 603, true), dtype);
+        const W = be.tensor([603, 1003], values(m + 1, 603 * 1003), dtype);
         const b = be.tensor([1, 1003], values(m + 2, 1003), dtype);
-        return { Z: be.denseForward(X, W, b).Z, Zrelu: be.denseForward(X, W, b, { activation: 'relu' }).Z };
+        const { Z, cache } = be.denseForward(X, W, b);
+        const g = be.denseBackward(be.tensor(Z.shape, values(m + 3, Z.size), dtype), cache);
+        return { Z, Zrelu: be.denseForward(X, W, b, { activation: 'relu' }).Z, dX: g.dX, dW: g.dW, db: g.db };
       });
     }
   });

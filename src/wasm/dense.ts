@@ -58,10 +58,18 @@ export function denseBackward(rt: WasmRuntime, g: DenseGeometry, dZ: TensorParts
   const conv = pointwise(g);
   if (g.m >= FEW_ROWS) return convBackward(rt, conv, dZ, X, W, { dA: grads.dX, dW: grads.dW, db: grads.db });
   const k = rt.kernels(g.dtype);
-  // dW = X^T dZ, written row by row; db as the conv's bias gradient (checked with dW below)
+  // db as the conv's bias gradient; dW = X^T dZ, written row by row; dX = dZ W^T, dot products of
+  // rows of dZ and of W, W read in place. Both are bound by W's size, so the threads take strips of
+  // its rows: row j of W gives column j of dX, and dW's row j is X's column j times dZ
   k.bias_gradient(off(dZ), off(grads.db), g.m, g.n);
-  k.gemm_tn(off(X), off(dZ), off(grads.dW), g.m, g.k, g.n);
+  const parts = taskCount(rt.threads, 2 * g.m * g.k * g.n, Math.ceil(g.k / COLUMN_STRIP));
+  const flagged = parts <= 1
+    ? (k.gemm_tn(off(X), off(dZ), off(grads.dW), g.m, g.k, g.n, 0, g.k), k.gemm_nt(off(dZ), off(W), off(grads.dX), g.m, g.k, g.n, 0, g.k))
+    : rt.job('denseBackward', parts, (add) => splitElements(parts, g.k, COLUMN_STRIP, (j, count) => {
+      add(k.gemm_tn, off(X), off(dZ), off(grads.dW), g.m, g.k, g.n, j, j + count);
+      add(k.gemm_nt, off(dZ), off(W), off(grads.dX), g.m, g.k, g.n, j, j + count);
+    }));
   redoFilterGradient(rt, conv, dZ, X, grads.dW, grads.db);
-  // dX = dZ W^T: dot products of rows of dZ and of W, W read in place
-  if (k.gemm_nt(off(dZ), off(W), off(grads.dX), g.m, g.k, g.n)) redoInputGradient(rt, conv, dZ, W, grads.dX);
+  // a flag from either kernel: dX is scanned (the scan finds nothing where dW raised it)
+  if (flagged) redoInputGradient(rt, conv, dZ, W, grads.dX);
 }

@@ -30,10 +30,10 @@ export interface DTypeExports {
   softmax_cross_entropy(x: number, labels: number, target: number, d: number, rowLoss: number, rows: number, n: number, scale: number): number;
   /** C (M, N) = A (M, K) B (K, N) + bias, B read in place (dense layers of few rows); relu: 1 applies max(., 0); rows of B and C ldn elements apart (a strip of columns). */
   gemm_small(a: number, b: number, bias: number, c: number, M: number, N: number, K: number, relu: number, ldn: number): number;
-  /** C (M, N) = A (M, K) B (N, K)^T, B read in place (a dense layer's input gradient for few rows). */
-  gemm_nt(a: number, b: number, c: number, M: number, N: number, K: number): number;
-  /** C (K, N) = A (M, K)^T B (M, N), for few rows M (a dense layer's filter gradient X^T dZ). */
-  gemm_tn(a: number, b: number, c: number, M: number, K: number, N: number): number;
+  /** C (M, N) = A (M, K) B (N, K)^T, B read in place (a dense layer's input gradient for few rows); columns [jFirst, jLast) of C only. */
+  gemm_nt(a: number, b: number, c: number, M: number, N: number, K: number, jFirst: number, jLast: number): number;
+  /** C (K, N) = A (M, K)^T B (M, N), for few rows M (a dense layer's filter gradient X^T dZ); rows [kFirst, kLast) of C only. */
+  gemm_tn(a: number, b: number, c: number, M: number, K: number, N: number, kFirst: number, kLast: number): number;
   /** y = e^x for x <= 0 (softmax's exp; only its accuracy test calls it). */
   exp(x: number, y: number, n: number): void;
   sgd(p: number, g: number, n: number, lr: number): void;

@@ -6,39 +6,30 @@
 // of 150 ms a layer (--quick: 1 of 1 ms, for the smoke test); prints a table and writes
 // bench/out/browser.json (--out elsewhere). CHROMIUM_PATH picks a browser other than /usr/bin/chromium.
 import { build } from 'esbuild';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import { dirname, extname, join, normalize } from 'node:path';
+import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { serveDemo } from '../tools/demo.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const out = args.includes('--out') ? args[args.indexOf('--out') + 1] : join(root, 'bench/out/browser.json');
 const [ROUNDS, ROUND_MS, WARMUP] = quick ? [1, 1, 1] : [9, 150, 3];
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' };
 
+// the page, its bundle and tfjs-wasm's .wasm files in one directory, served cross-origin isolated
+// by the demo's server
+const site = join(root, 'build/bench-browser');
 await build({
   entryPoints: [join(root, 'bench/browser/page.js')], bundle: true, format: 'esm', platform: 'browser',
-  outfile: join(root, 'build/bench-browser/page.js'), logLevel: 'error',
+  outfile: join(site, 'page.js'), logLevel: 'error',
 });
-const server = createServer(async (req, res) => {
-  const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname));
-  const allowed = ['/build/', '/bench/browser/', '/node_modules/@tensorflow/tfjs-backend-wasm/dist/'];
-  if (!allowed.some((p) => path.startsWith(p))) return void res.writeHead(404).end();
-  try {
-    const body = await readFile(join(root, path));
-    res.writeHead(200, {
-      'content-type': types[extname(path)] ?? 'application/octet-stream',
-      'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp',
-    }).end(body);
-  } catch {
-    res.writeHead(404).end();
-  }
-});
-await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-const origin = `http://127.0.0.1:${server.address().port}`;
+await copyFile(join(root, 'bench/browser/page.html'), join(site, 'index.html'));
+const tfjsWasm = join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
+await mkdir(join(site, 'tfjs'), { recursive: true });
+for (const file of (await readdir(tfjsWasm)).filter((f) => f.endsWith('.wasm'))) await copyFile(join(tfjsWasm, file), join(site, 'tfjs', file));
+const server = await serveDemo({ dir: site, port: 0, isolation: true });
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
@@ -55,7 +46,7 @@ try {
       const cores = navigator.hardwareConcurrency;
       Object.defineProperty(Navigator.prototype, 'hardwareConcurrency', { get: () => 2 * cores });
     });
-    await page.goto(`${origin}/bench/browser/page.html`);
+    await page.goto(server.url);
     await page.waitForFunction(() => typeof window.runBench === 'function');
     console.log(`running on ${threads} thread${threads > 1 ? 's' : ''} (${ROUNDS} alternating round${ROUNDS > 1 ? 's' : ''} of ${ROUND_MS} ms a layer)...`);
     runs.push(await page.evaluate(([t, r, ms, w]) => window.runBench(t, r, ms, w), [threads, ROUNDS, ROUND_MS, WARMUP]));
@@ -63,7 +54,7 @@ try {
   }
 } finally {
   await browser.close();
-  server.close();
+  await server.close();
 }
 const version = browser.version?.() ?? '';
 const [one, two] = runs;

@@ -29,7 +29,7 @@ function round(f, ms) {
 }
 
 window.runBench = async (threads, rounds, roundMs, warmup) => {
-  setWasmPaths('/node_modules/@tensorflow/tfjs-backend-wasm/dist/');
+  setWasmPaths('./tfjs/');
   setThreadsCount(threads);
   await tf.setBackend('wasm');
   await tf.ready();

@@ -438,14 +438,19 @@ export function poolBackward<T>(
   fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, isMax: bool, firstOnly: bool,
 ): i32 {
   // windows side by side covering dx exactly (LeNet's 2x2 at stride 2 on even sizes)
-  if (sH == fH && sW == fW && nH * fH == H && nW * fW == W) {
-    if (!isMax) return backward<T>(false, false, true, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW);
-    if (firstOnly) return backward<T>(true, true, true, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW);
-    return backward<T>(true, false, true, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW);
-  }
-  if (!isMax) return backward<T>(false, false, false, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW);
-  if (firstOnly) return backward<T>(true, true, false, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW);
-  return backward<T>(true, false, false, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW);
+  if (sH == fH && sW == fW && nH * fH == H && nW * fW == W) return backwardOf<T>(true, isMax, firstOnly, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW);
+  return backwardOf<T>(false, isMax, firstOnly, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW);
+}
+
+// backward of the mode given, each mode its own inlined loop
+// @ts-ignore: decorator
+@inline function backwardOf<T>(
+  EXACT: bool, isMax: bool, firstOnly: bool, x: usize, dout: usize, dx: usize, m: i32, H: i32, W: i32, C: i32,
+  fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32,
+): i32 {
+  if (!isMax) return backward<T>(false, false, EXACT, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW);
+  if (firstOnly) return backward<T>(true, true, EXACT, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW);
+  return backward<T>(true, false, EXACT, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW);
 }
 
 /** out[i] = 1 where x[i] equals the max of x[0 .. n), else 0 (every tie gets 1). */

@@ -141,6 +141,16 @@ function packImages(rt: WasmRuntime, op: string, x: number, out: number, m: numb
   });
 }
 
+/**
+ * Whether a convolution on the GEMM kernel is cut over the threads by blocks of output channels
+ * (`blocks` of them) rather than by output pixels: where its packed filter is far larger than the
+ * input it reads (a late layer: few pixels, many channels), so that each thread streams its share
+ * of the filter rather than all of it.
+ */
+function cutByChannels(packedFilterBytes: number, inputBytes: number, blocks: number): boolean {
+  return packedFilterBytes > 4 * inputBytes && blocks > 1;
+}
+
 /** Byte sizes of a packed filter of tH x tW taps, C in and N out channels, and of its packed bias. */
 function packedBytes(nr: number, tH: number, tW: number, C: number, N: number, sz: number): [number, number] {
   const Npad = Math.ceil(N / nr) * nr;
@@ -161,11 +171,8 @@ export function convForward(rt: WasmRuntime, g: ConvGeometry, A: TensorParts, W:
     k.pack_bias(off(b), pb, g.N);
     withPaddedInput(rt, op, g, A, false, (x, H, Wd, sH, sW) => {
       const pix = g.N * sz;
-      // a filter far larger than the input (a late layer: few pixels, many channels) is cut into
-      // blocks of output channels, so that each thread streams its share of the filter rather than
-      // all of it; otherwise the output pixels are cut
       const nr = NR(k, rt), blocks = Math.ceil(g.N / nr);
-      const byChannels = conv === k.conv2d_forward && wBytes > 4 * g.m * H * Wd * g.C * sz && blocks > 1;
+      const byChannels = conv === k.conv2d_forward && cutByChannels(wBytes, g.m * H * Wd * g.C * sz, blocks);
       const work = g.m * g.nH * g.nW * g.fH * g.fW * g.C * g.N;
       const parts = taskCount(rt.threads, work, byChannels ? blocks : g.m * g.nH * g.nW, TASKS_PER_THREAD, MIN_CONV_TASK_WORK);
       const steps = { xImage: H * Wd * g.C * sz, xRow: sH * Wd * g.C * sz, xPixel: sW * g.C * sz, zImage: g.nH * g.nW * pix, zRow: g.nW * pix, zPixel: pix };
@@ -337,10 +344,9 @@ function inputGradient(rt: WasmRuntime, op: string, g: ConvGeometry, dZ: TensorP
       return call;
     });
     const work = g.m * g.C * g.N * classes.reduce((sum, { h, w }) => sum + h.count * w.count * h.taps * w.taps, 0);
-    // as in convForward: a packed filter far larger than dZ is cut by blocks of output channels (of
-    // dA), else the pixels of each class are
+    // cut by blocks of dA's channels, or else by regions of dA below
     const nr = NR(k, rt), blocks = Math.ceil(g.C / nr);
-    const byChannels = calls.every((c) => c.conv === k.conv2d_forward) && packedTotal > 4 * g.m * Hz * Wz * g.N * sz && blocks > 1;
+    const byChannels = calls.every((c) => c.conv === k.conv2d_forward) && cutByChannels(packedTotal, g.m * Hz * Wz * g.N * sz, blocks);
     const parts = taskCount(rt.threads, work, byChannels ? blocks : g.m * g.H * g.W, TASKS_PER_THREAD, MIN_CONV_TASK_WORK);
     const starts = (c: (typeof calls)[number]) => ({
       x: dzp + ((topH + c.h.dzStart) * Wz + (topW + c.w.dzStart)) * g.N * sz,

@@ -125,7 +125,7 @@ ${para(`Measured ${m.date.slice(0, 10)} on ${m.cpu} (${m.cores} cores, ${m.platf
 Builds: ${m.wasmBuilds.join(', ')}. Register-only f32x4 peak measured by the harness: plain SIMD ${peak(p.simd)}, relaxed SIMD ${peak(p['relaxed-simd'])}.
 Peers: tfjs ${m.tfjs} (tfjs-wasm: XNNPACK, SIMD ${m.tfjsWasmSimd ? 'on' : 'off'}, 1 thread${m.tfjsWasmThreads === false ? '; its threaded build does not run in Node: `npm run bench:browser` runs it in Chromium' : ''}), onnxruntime-web ${m.onnxruntimeWeb} (wasm, 1 thread, and 2), onnxruntime-node${m.onnxruntimeNode ? ` ${m.onnxruntimeNode}` : ''} (native, 1 intra-op thread; NCHW).
 ${m.loadAverage != null ? `Load average at the start: ${m.loadAverage.toFixed(2)}.` : ''}
-${m.crossCoreNs ? `A cache line's round trip between two threads: ${m.crossCoreNs.start.toFixed(0)} ns at the start, ${m.crossCoreNs.end.toFixed(0)} ns at the end (on this shared VM, 120-140 ns or about 340 ns from one process to the next: the two vCPUs sit near each other or not, and split ops pay it for every line one thread writes and the other reads).` : ''}`)}
+${m.crossCoreNs ? `A cache line's round trip between two threads: ${m.crossCoreNs.start.toFixed(0)} ns at the start, ${m.crossCoreNs.end.toFixed(0)} ns at the end (on this shared VM about 120 ns at some times and 300-340 ns at others: the two vCPUs sit near each other or not, and split ops pay it for every line one thread writes and the other reads).` : ''}`)}
 
 ## Verdict
 

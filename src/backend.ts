@@ -174,27 +174,32 @@ export class CnnBackend implements StorageOwner {
     if (typeof fn !== 'function') throw new CnnArgumentError(op, 'fn', 'a function', describe(fn));
     const scope = new Set<Tensor>();
     this.#scopes.push(scope);
-    let result: T;
+    this.#store.enterScope?.();
     try {
-      result = fn();
-    } catch (e) {
+      let result: T;
+      try {
+        result = fn();
+      } catch (e) {
+        this.#scopes.pop();
+        for (const t of scope) t.dispose();
+        throw e;
+      }
       this.#scopes.pop();
-      for (const t of scope) t.dispose();
-      throw e;
+      if (typeof (result as { then?: unknown } | null)?.then === 'function') {
+        for (const t of scope) t.dispose();
+        throw new CnnArgumentError(op, 'fn', 'a synchronous function', 'a function that returned a Promise (tidy cannot follow asynchronous work)');
+      }
+      const kept = new Set<Tensor>();
+      collectTensors(result, kept, new Set());
+      const parent = this.#scopes[this.#scopes.length - 1];
+      for (const t of scope) {
+        if (!kept.has(t)) t.dispose();
+        else parent?.add(t);
+      }
+      return result;
+    } finally {
+      this.#store.exitScope?.();
     }
-    this.#scopes.pop();
-    if (typeof (result as { then?: unknown } | null)?.then === 'function') {
-      for (const t of scope) t.dispose();
-      throw new CnnArgumentError(op, 'fn', 'a synchronous function', 'a function that returned a Promise (tidy cannot follow asynchronous work)');
-    }
-    const kept = new Set<Tensor>();
-    collectTensors(result, kept, new Set());
-    const parent = this.#scopes[this.#scopes.length - 1];
-    for (const t of scope) {
-      if (!kept.has(t)) t.dispose();
-      else parent?.add(t);
-    }
-    return result;
   }
 
   keep<T>(t: T): T {

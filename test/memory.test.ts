@@ -80,3 +80,66 @@ describe('wasm linear memory growth', () => {
     expect(after.bytesInUse).toBe(0);
   });
 });
+
+describe('where tensors are placed with worker threads (src/wasm/arena.ts)', () => {
+  /** [byteOffset, byteLength] of each tensor a step makes, read before any is freed. */
+  const step = (be: Backend) => be.tidy(() => {
+    const blocks: [number, number][] = [];
+    const made = (t: { data: ArrayBufferView }) => blocks.push([t.data.byteOffset, t.data.byteLength]);
+    const A = be.tensor([4, 16, 16, 3], null);
+    A.data.fill(0.5);
+    made(A);
+    const W = be.tensor([3, 3, 3, 8], null);
+    W.data.fill(0.25);
+    made(W);
+    const b = be.tensor([1, 1, 1, 8], null);
+    made(b);
+    const { Z, cache } = be.convForward(A, W, b, { stride: 1, pad: 'same', activation: 'relu' });
+    made(Z);
+    const big = be.tensor([1500], null);
+    made(big);
+    big.dispose(); // a hole that the smaller request next could take
+    const small = be.tensor([1000], null);
+    made(small);
+    const { dA, dW, db } = be.convBackward(Z, cache);
+    for (const t of [dA, dW, db]) made(t);
+    return blocks;
+  });
+
+  it('a step repeated in tidy() puts each tensor where it was, and only blocks of one size share bytes', async () => {
+    const be = await createBackend('wasm', { threads: 2 });
+    step(be);
+    const first = step(be);
+    expect(step(be)).toEqual(first);
+    expect(step(be)).toEqual(first);
+    for (let i = 0; i < first.length; i++) {
+      for (let j = i + 1; j < first.length; j++) {
+        const [a, n] = first[i]!, [c, k] = first[j]!;
+        const overlap = a < c + k && c < a + n;
+        if (overlap) expect([i, j, n]).toEqual([i, j, k]);
+      }
+    }
+    // the 1000-element tensor did not go into the 1500-element hole
+    expect(first[5]![0]).not.toBe(first[4]![0]);
+    be.dispose();
+  });
+
+  it('one thread: a freed block is taken by a smaller request (memory first)', async () => {
+    const be = await createBackend('wasm', { threads: 1 });
+    const first = step(be);
+    expect(first[5]![0]).toBe(first[4]![0]);
+  });
+
+  it('holes are kept only while they are fewer bytes than the live blocks: a long scope of varied sizes stays bounded', async () => {
+    const be = await createBackend('wasm', { threads: 2 });
+    const rand = rng(5);
+    const reserved = be.tidy(() => {
+      for (let i = 0; i < 300; i++) be.tensor([1000 + Math.floor(rand() * 200_000)], null).dispose();
+      return be.memory().bytesReserved;
+    });
+    // one block of at most 201k floats (804 KB) live at a time: holes may add as much again
+    expect(reserved).toBeLessThan(4 * 804_000 + (2 << 20));
+    expect(be.memory().bytesInUse).toBe(0);
+    be.dispose();
+  });
+});

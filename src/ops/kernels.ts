@@ -92,6 +92,9 @@ export interface Store {
   threadsNote(): string | null;
   /** Ends what the store runs besides the calling thread (worker threads). */
   dispose(): void;
+  /** A tidy() scope opens, and after its tensors are freed, ends (where the store places blocks by scope: wasm/arena.ts). */
+  enterScope?(): void;
+  exitScope?(): void;
   /** @internal For the tests: stops a worker thread as if it died. */
   terminateWorkerForTest?(): Promise<void>;
 }

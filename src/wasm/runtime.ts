@@ -49,7 +49,7 @@ export class WasmRuntime {
     this.memory = memory;
     this.#pool = pool;
     this.k = exports as unknown as KernelExports;
-    this.arena = new Arena(memory, this.k.heapBase(), limit);
+    this.arena = new Arena(memory, this.k.heapBase(), limit, pool !== null && pool.size > 1);
     this.f32 = dtypeExports(exports, 'f32');
     this.f64 = dtypeExports(exports, 'f64');
     const arena = this.arena;
@@ -63,6 +63,8 @@ export class WasmRuntime {
       threads: () => this.threads,
       threadsNote: () => (this.threads > 1 ? null : (pool?.lost ?? threadsNote)),
       dispose: () => pool?.dispose(),
+      enterScope: () => arena.enterScope(),
+      exitScope: () => arena.exitScope(),
       terminateWorkerForTest: () => pool?.terminateWorkerForTest() ?? Promise.resolve(),
     };
   }

@@ -6,14 +6,18 @@
 /**
  * Work is counted in multiply-adds of the convolution kernels (about 0.04 ns each on one core here);
  * other kernels' steps are weighted by what splitting them gains against that, as measured on this
- * machine: a pooling window element forward and an elementwise op's element (memory-bound, so they
- * weigh the least), a copied or zeroed element, and a pooling window element backward (which also
- * zeroes and re-reads dA_prev).
+ * machine: a pooling window element forward and an elementwise op's element (memory-bound), a copied
+ * or zeroed element, and a pooling window element backward (which also zeroes and re-reads dA_prev).
+ * The memory-bound ones weigh 2, not the 1 their arithmetic alone was worth: their input is mostly
+ * the output of an op just cut over the threads, whose shares lie in each core's cache, so one thread
+ * reading it all takes the other core's share across (a 32x10x10x16 ReLU gradient, 51k elements:
+ * 8.5 us on one thread where the cores share a cache, 45 us where they sit on different dies), and
+ * the lines it read must be taken back when that core next writes there.
  */
-export const POOL_FORWARD_WEIGHT = 1;
+export const POOL_FORWARD_WEIGHT = 2;
 export const POOL_BACKWARD_WEIGHT = 12;
 export const COPY_WEIGHT = 2;
-export const ELEMENTWISE_WEIGHT = 1;
+export const ELEMENTWISE_WEIGHT = 2;
 
 /**
  * The least work a task gets: 2^15 multiply-adds (about 1.3 us on one core); an op is split only

@@ -86,7 +86,9 @@ export class Arena {
     // in a scope: a free block of this size, else the top, where the memory can have it
     let start = this.#placing ? (this.#take(size, true) ?? this.#fromTop(op, bytes, size, false)) : null;
     if (start === null) {
-      if (this.#scoped) this.#lowerTop();
+      // in a scope whose holes outgrew its live blocks, or whose top the memory cannot have: the free
+      // blocks at the top count again
+      if (this.#depth > 0 && this.#scoped) this.#lowerTop();
       start = this.#take(size, false) ?? this.#fromTop(op, bytes, size, true)!;
     }
     this.#live.set(start, size);

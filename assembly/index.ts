@@ -41,8 +41,8 @@ export function f64_dot(a: usize, b: usize, n: i32, bias: f64): f64 { return dot
 
 export function f32_pool_forward(x: usize, out: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, isMax: bool): i32 { return poolForward<f32>(x, out, m, H, W, C, fH, fW, sH, sW, nH, nW, isMax); }
 export function f64_pool_forward(x: usize, out: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, isMax: bool): i32 { return poolForward<f64>(x, out, m, H, W, C, fH, fW, sH, sW, nH, nW, isMax); }
-export function f32_pool_backward(x: usize, dout: usize, dx: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, isMax: bool, firstOnly: bool): i32 { return poolBackward<f32>(x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW, isMax, firstOnly); }
-export function f64_pool_backward(x: usize, dout: usize, dx: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, isMax: bool, firstOnly: bool): i32 { return poolBackward<f64>(x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW, isMax, firstOnly); }
+export function f32_pool_backward(x: usize, dout: usize, dx: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, isMax: bool, firstOnly: bool, r0: i32, r1: i32): i32 { return poolBackward<f32>(x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW, isMax, firstOnly, r0, r1); }
+export function f64_pool_backward(x: usize, dout: usize, dx: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, isMax: bool, firstOnly: bool, r0: i32, r1: i32): i32 { return poolBackward<f64>(x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW, isMax, firstOnly, r0, r1); }
 
 export function f32_mask_from_window(x: usize, out: usize, n: i32): void { maskFromWindow<f32>(x, out, n); }
 export function f64_mask_from_window(x: usize, out: usize, n: i32): void { maskFromWindow<f64>(x, out, n); }

@@ -326,12 +326,22 @@ export function poolForward<T>(
  * if one of them is not.
  */
 // @ts-ignore: decorator
-@inline function route1<T>(MAX: bool, FIRST: bool, EXACT: bool, x: usize, dx: usize, p: usize, xRow: usize, pix: usize, fH: i32, fW: i32, g: v128, count: v128): v128 {
+@inline function route1<T>(MAX: bool, FIRST: bool, EXACT: bool, x: usize, dx: usize, p: usize, xRow: usize, pix: usize, fH: i32, fW: i32, kLo: i32, kHi: i32, g: v128, count: v128): v128 {
   let stored = v128.splat<T>(<T>0);
   if (MAX) {
     const mx = window1<T>(true, x + p, xRow, pix, fH, fW, count);
     let routed = v128.splat<i32>(0);
-    for (let kh = 0; kh < fH; kh++) {
+    // the window's rows above this call's: where the first max lies there, it is routed there
+    if (FIRST) {
+      for (let kh = 0; kh < kLo; kh++) {
+        let q = p + <usize>kh * xRow;
+        for (let kw = 0; kw < fW; kw++) {
+          routed = v128.or(routed, v128.eq<T>(v128.load(x + q), mx));
+          q += pix;
+        }
+      }
+    }
+    for (let kh = kLo; kh < kHi; kh++) {
       let q = p + <usize>kh * xRow;
       for (let kw = 0; kw < fW; kw++) {
         let hit = v128.eq<T>(v128.load(x + q), mx);
@@ -347,7 +357,7 @@ export function poolForward<T>(
     }
   } else {
     const share = v128.div<T>(g, count);
-    for (let kh = 0; kh < fH; kh++) {
+    for (let kh = kLo; kh < kHi; kh++) {
       let q = dx + p + <usize>kh * xRow;
       for (let kw = 0; kw < fW; kw++) {
         const v = v128.add<T>(EXACT ? v128.splat<T>(<T>0) : v128.load(q), share);
@@ -362,8 +372,8 @@ export function poolForward<T>(
 
 // @ts-ignore: decorator
 @inline function backward<T>(
-  MAX: bool, FIRST: bool, EXACT: bool, x: usize, dout: usize, dx: usize, m: i32, H: i32, W: i32, C: i32,
-  fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32,
+  MAX: bool, FIRST: bool, EXACT: bool, CLIP: bool, x: usize, dout: usize, dx: usize, m: i32, H: i32, W: i32, C: i32,
+  fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, r0: i32, r1: i32,
 ): i32 {
   const sz = <usize>sizeof<T>();
   const L = LANES<T>();
@@ -371,18 +381,27 @@ export function poolForward<T>(
   const xRow = <usize>W * pix;
   const count = v128.splat<T>(<T>(fH * fW));
   // windows that tile dx exactly write each of its values once: no zeroing pass, no reading back
-  if (!EXACT) memory.fill(dx, 0, <usize>m * <usize>H * xRow);
+  if (!EXACT) {
+    if (r0 == 0 && r1 == H) memory.fill(dx, 0, <usize>m * <usize>H * xRow);
+    else for (let n = 0; n < m; n++) memory.fill(dx + (<usize>n * <usize>H + <usize>r0) * xRow, 0, <usize>(r1 - r0) * xRow);
+  }
+  // the output rows whose windows reach rows [r0, r1)
+  const ohFirst = r0 < fH ? 0 : (r0 - fH) / sH + 1;
+  const ohEnd = min(nH, (r1 + sH - 1) / sH);
   let all = v128.splat<T>(<T>0);
   let allScalar = <T>0;
-  let g = dout;
   for (let n = 0; n < m; n++) {
-    for (let oh = 0; oh < nH; oh++) {
+    for (let oh = ohFirst; oh < ohEnd; oh++) {
+      // the rows of this output row's windows that lie in [r0, r1): all of them unless CLIP
+      const kLo = CLIP ? max(0, r0 - oh * sH) : 0;
+      const kHi = CLIP ? min(fH, r1 - oh * sH) : fH;
+      let g = dout + ((<usize>n * <usize>nH + <usize>oh) * <usize>nW) * pix;
       for (let ow = 0; ow < nW; ow++) {
         const win = (<usize>n * <usize>H + <usize>(oh * sH)) * xRow + <usize>(ow * sW) * pix;
         let c = 0;
         for (; c + L <= C; c += L) {
           const off = <usize>c * sz;
-          all = v128.add<T>(all, route1<T>(MAX, FIRST, EXACT, x, dx, win + off, xRow, pix, fH, fW, v128.load(g + off), count));
+          all = v128.add<T>(all, route1<T>(MAX, FIRST, EXACT, x, dx, win + off, xRow, pix, fH, fW, kLo, kHi, v128.load(g + off), count));
         }
         for (; c < C; c++) {
           const p = win + <usize>c * sz;
@@ -390,7 +409,16 @@ export function poolForward<T>(
           if (MAX) {
             const mx = window0<T>(true, x + p, xRow, pix, fH, fW);
             let routed = false;
-            for (let kh = 0; kh < fH; kh++) {
+            if (FIRST) {
+              for (let kh = 0; kh < kLo; kh++) {
+                let q = p + <usize>kh * xRow;
+                for (let kw = 0; kw < fW; kw++) {
+                  if (load<T>(x + q) == mx) routed = true;
+                  q += pix;
+                }
+              }
+            }
+            for (let kh = kLo; kh < kHi; kh++) {
               let q = p + <usize>kh * xRow;
               for (let kw = 0; kw < fW; kw++) {
                 if (load<T>(x + q) == mx && !routed) {
@@ -406,7 +434,7 @@ export function poolForward<T>(
             }
           } else {
             const share = gs / <T>(fH * fW);
-            for (let kh = 0; kh < fH; kh++) {
+            for (let kh = kLo; kh < kHi; kh++) {
               let q = dx + p + <usize>kh * xRow;
               for (let kw = 0; kw < fW; kw++) {
                 const v = (EXACT ? <T>0 : load<T>(q)) + share;
@@ -432,25 +460,47 @@ export function poolForward<T>(
  * Overlapping windows accumulate, in window order. Where the windows tile dx exactly (stride = window,
  * sizes a multiple of it), each value is written once as 0 + what it receives (0 + -0 is +0, as the
  * zeroed sum gives), with no zeroing pass. Returns 1 if a value it stored may not be finite.
+ *
+ * It writes rows [r0, r1) of each image of dx (0 and H: all of them), from every window reaching
+ * them, in the same order as a call over all rows: calls over disjoint rows give the same bits as one
+ * call, whether windows overlap or not (where the first max of a window lies in a row above r0, the
+ * window routes nothing to these rows).
  */
 export function poolBackward<T>(
   x: usize, dout: usize, dx: usize, m: i32, H: i32, W: i32, C: i32,
-  fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, isMax: bool, firstOnly: bool,
+  fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, isMax: bool, firstOnly: bool, r0: i32, r1: i32,
 ): i32 {
+  // the windows of the output rows that reach [r0, r1): do some reach beyond it?
+  const ohFirst = r0 < fH ? 0 : (r0 - fH) / sH + 1;
+  const ohEnd = min(nH, (r1 + sH - 1) / sH);
+  if (ohFirst * sH < r0 || (ohEnd > ohFirst && (ohEnd - 1) * sH + fH > r1)) {
+    return backwardClipped<T>(isMax, firstOnly, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW, r0, r1);
+  }
   // windows side by side covering dx exactly (LeNet's 2x2 at stride 2 on even sizes)
-  if (sH == fH && sW == fW && nH * fH == H && nW * fW == W) return backwardOf<T>(true, isMax, firstOnly, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW);
-  return backwardOf<T>(false, isMax, firstOnly, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW);
+  if (sH == fH && sW == fW && nH * fH == H && nW * fW == W) return backwardExact<T>(isMax, firstOnly, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW, r0, r1);
+  return backwardWhole<T>(isMax, firstOnly, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW, r0, r1);
+}
+
+// the three loops, each its own function (one function holding all of them ran 5-20% slower)
+function backwardExact<T>(isMax: bool, firstOnly: bool, x: usize, dout: usize, dx: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, r0: i32, r1: i32): i32 {
+  return backwardOf<T>(true, false, isMax, firstOnly, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW, r0, r1);
+}
+function backwardWhole<T>(isMax: bool, firstOnly: bool, x: usize, dout: usize, dx: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, r0: i32, r1: i32): i32 {
+  return backwardOf<T>(false, false, isMax, firstOnly, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW, r0, r1);
+}
+function backwardClipped<T>(isMax: bool, firstOnly: bool, x: usize, dout: usize, dx: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, r0: i32, r1: i32): i32 {
+  return backwardOf<T>(false, true, isMax, firstOnly, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW, r0, r1);
 }
 
 // backward of the mode given, each mode its own inlined loop
 // @ts-ignore: decorator
 @inline function backwardOf<T>(
-  EXACT: bool, isMax: bool, firstOnly: bool, x: usize, dout: usize, dx: usize, m: i32, H: i32, W: i32, C: i32,
-  fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32,
+  EXACT: bool, CLIP: bool, isMax: bool, firstOnly: bool, x: usize, dout: usize, dx: usize, m: i32, H: i32, W: i32, C: i32,
+  fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, r0: i32, r1: i32,
 ): i32 {
-  if (!isMax) return backward<T>(false, false, EXACT, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW);
-  if (firstOnly) return backward<T>(true, true, EXACT, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW);
-  return backward<T>(true, false, EXACT, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW);
+  if (!isMax) return backward<T>(false, false, EXACT, CLIP, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW, r0, r1);
+  if (firstOnly) return backward<T>(true, true, EXACT, CLIP, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW, r0, r1);
+  return backward<T>(true, false, EXACT, CLIP, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW, r0, r1);
 }
 
 /** out[i] = 1 where x[i] equals the max of x[0 .. n), else 0 (every tie gets 1). */

@@ -151,6 +151,39 @@ describe.each(['float32', 'float64'] as DType[])('every op gives the same bits o
     });
   });
 
+  it('pooling backward over one image, windows overlapping down the rows: bands of rows, ties across a band\'s edge', () => {
+    // three levels of values: most windows hold several maxima, many of them one in the row two
+    // bands share and another below it; C = 67: 16 vectors and a scalar tail of 3 (float32)
+    const cases = [
+      { shape: [1, 97, 61, 67], f: 3, s: 2 },
+      { shape: [1, 90, 40, 33], f: 4, s: 1 },
+      { shape: [1, 101, 50, 40], f: 5, s: 3 },
+    ];
+    cases.forEach(({ shape, f, s }, c) => {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const levels = values(c + 7, n).map((v) => Math.round(v));
+      const calls: number[] = [];
+      const outputs = backends.map((be) => be.tidy(() => {
+        const A = be.tensor(shape, levels, dtype);
+        const out: Record<string, number[]> = {};
+        for (const mode of ['max', 'average'] as const) {
+          const { A: P, cache } = be.poolForward(A, { f, stride: s }, mode);
+          const dP = be.tensor(P.shape, values(c + 60, P.size), dtype);
+          const before = kernelCalls(be);
+          out[`${mode} dA_prev`] = Array.from(be.poolBackward(dP, cache, mode).data);
+          if (mode === 'max') out['max dA_prev first'] = Array.from(be.poolBackward(dP, cache, mode, { ties: 'first' }).data);
+          if (mode === 'max') calls.push(kernelCalls(be) - before);
+        }
+        return out;
+      }));
+      const label = `pool backward ${shape.join('x')} f${f} s${s}`;
+      expect(calls[COUNTS.length - 1], `${label}: kernel calls on 8 threads vs 1`).toBeGreaterThan(calls[0]!);
+      for (let i = 1; i < backends.length; i++) {
+        for (const name of Object.keys(outputs[0]!)) expectExact(outputs[i]![name]!, outputs[0]![name]!, `${label}: ${name} on ${COUNTS[i]} threads`);
+      }
+    });
+  });
+
   it('dense layers of few rows: strips of columns, with a tail strip and a tail of columns', () => {
     // 1 row (a product of a row and W) and 7 (a tile of 4 rows and 3 left over); 1003 columns: 62
     // strips of 16 and one of 11, whose last 3 are not a whole tile (the kernel's scalar tail).

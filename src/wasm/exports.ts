@@ -16,7 +16,8 @@ export interface DTypeExports {
   bias_gradient(dz: number, db: number, P: number, N: number): void;
   dot(a: number, b: number, n: number, bias: number): number;
   pool_forward(x: number, out: number, m: number, H: number, W: number, C: number, fH: number, fW: number, sH: number, sW: number, nH: number, nW: number, isMax: number): number;
-  pool_backward(x: number, dout: number, dx: number, m: number, H: number, W: number, C: number, fH: number, fW: number, sH: number, sW: number, nH: number, nW: number, isMax: number, firstOnly: number): number;
+  /** Writes rows [r0, r1) of each image of dx (0 and H: all), the same bits as a call over all rows. */
+  pool_backward(x: number, dout: number, dx: number, m: number, H: number, W: number, C: number, fH: number, fW: number, sH: number, sW: number, nH: number, nW: number, isMax: number, firstOnly: number, r0: number, r1: number): number;
   mask_from_window(x: number, out: number, n: number): void;
   fill(p: number, n: number, value: number): void;
   /** out[i] = ((p[0][i] + p[1][i]) + ...) over `pieces` arrays of n values, `stride` bytes apart. */

@@ -27,23 +27,22 @@ export function poolForward(rt: WasmRuntime, g: PoolGeometry, A: TensorParts, ou
 }
 
 /**
- * Threads: over groups of images; where windows do not overlap down the rows (fH <= sH), also over
- * rows of each image, a task writing just its windows' rows of dA_prev (zeroed first, unless the
- * windows tile it exactly), the last task also the rows below the last window.
+ * Threads: over groups of images, or over bands of rows of each image's dA_prev. A band begins where
+ * an output row's windows begin; a task writes just its band (zeroed first, unless the windows tile
+ * dA_prev exactly), from every window reaching it, windows that overlap two bands being read by both
+ * tasks, so each value receives the same sums in the same order as in one call.
  */
 export function poolBackward(rt: WasmRuntime, g: PoolGeometry, A: TensorParts, dA: TensorParts, dAPrev: TensorParts, firstOnly: boolean): void {
   const k = rt.kernels(g.dtype);
   const sz = g.dtype === 'float32' ? 4 : 8;
   const pix = g.C * sz, xImage = g.H * g.W * pix, zImage = g.nH * g.nW * pix;
   const isMax = g.mode === 'max' ? 1 : 0, first = firstOnly ? 1 : 0;
-  const rowsSplit = g.fH <= g.sH;
-  const parts = taskCount(rt.threads, POOL_BACKWARD_WEIGHT * poolWork(g), rowsSplit ? g.m * g.nH : g.m);
+  const parts = taskCount(rt.threads, POOL_BACKWARD_WEIGHT * poolWork(g), g.m * g.nH);
   const flagged = rt.job('poolBackward', parts, (add) => {
-    if (parts <= 1 || parts <= g.m || !rowsSplit) {
-      const groups = Math.min(parts, g.m);
-      for (let i = 0; i < groups; i++) {
-        const [a, b] = part(g.m, groups, i);
-        add(k.pool_backward, off(A) + a * xImage, off(dA) + a * zImage, off(dAPrev) + a * xImage, b - a, g.H, g.W, g.C, g.fH, g.fW, g.sH, g.sW, g.nH, g.nW, isMax, first);
+    if (parts <= 1 || parts <= g.m) {
+      for (let i = 0; i < parts; i++) {
+        const [a, b] = part(g.m, parts, i);
+        add(k.pool_backward, off(A) + a * xImage, off(dA) + a * zImage, off(dAPrev) + a * xImage, b - a, g.H, g.W, g.C, g.fH, g.fW, g.sH, g.sW, g.nH, g.nW, isMax, first, 0, g.H);
       }
       return;
     }
@@ -51,9 +50,8 @@ export function poolBackward(rt: WasmRuntime, g: PoolGeometry, A: TensorParts, d
     for (let n = 0; n < g.m; n++) {
       for (let i = 0; i < pieces; i++) {
         const [a, b] = part(g.nH, pieces, i);
-        const rows = i === pieces - 1 ? g.H - a * g.sH : (b - a) * g.sH;
-        const x = n * xImage + a * g.sH * g.W * pix;
-        add(k.pool_backward, off(A) + x, off(dA) + n * zImage + a * g.nW * pix, off(dAPrev) + x, 1, rows, g.W, g.C, g.fH, g.fW, g.sH, g.sW, b - a, g.nW, isMax, first);
+        const r1 = i === pieces - 1 ? g.H : b * g.sH;
+        add(k.pool_backward, off(A) + n * xImage, off(dA) + n * zImage, off(dAPrev) + n * xImage, 1, g.H, g.W, g.C, g.fH, g.fW, g.sH, g.sW, g.nH, g.nW, isMax, first, a * g.sH, r1);
       }
     }
   });

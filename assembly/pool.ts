@@ -370,6 +370,18 @@ export function poolForward<T>(
   return stored;
 }
 
+/** The first output row whose windows (fH rows, stride sH) reach input row r0. */
+// @ts-ignore: decorator
+@inline function firstWindowRow(r0: i32, fH: i32, sH: i32): i32 {
+  return r0 < fH ? 0 : (r0 - fH) / sH + 1;
+}
+
+/** One past the last of the nH output rows whose windows begin above input row r1. */
+// @ts-ignore: decorator
+@inline function endWindowRow(r1: i32, sH: i32, nH: i32): i32 {
+  return min(nH, (r1 + sH - 1) / sH);
+}
+
 // @ts-ignore: decorator
 @inline function backward<T>(
   MAX: bool, FIRST: bool, EXACT: bool, CLIP: bool, x: usize, dout: usize, dx: usize, m: i32, H: i32, W: i32, C: i32,
@@ -385,9 +397,7 @@ export function poolForward<T>(
     if (r0 == 0 && r1 == H) memory.fill(dx, 0, <usize>m * <usize>H * xRow);
     else for (let n = 0; n < m; n++) memory.fill(dx + (<usize>n * <usize>H + <usize>r0) * xRow, 0, <usize>(r1 - r0) * xRow);
   }
-  // the output rows whose windows reach rows [r0, r1)
-  const ohFirst = r0 < fH ? 0 : (r0 - fH) / sH + 1;
-  const ohEnd = min(nH, (r1 + sH - 1) / sH);
+  const ohFirst = firstWindowRow(r0, fH, sH), ohEnd = endWindowRow(r1, sH, nH);
   let all = v128.splat<T>(<T>0);
   let allScalar = <T>0;
   for (let n = 0; n < m; n++) {
@@ -471,8 +481,7 @@ export function poolBackward<T>(
   fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, isMax: bool, firstOnly: bool, r0: i32, r1: i32,
 ): i32 {
   // the windows of the output rows that reach [r0, r1): do some reach beyond it?
-  const ohFirst = r0 < fH ? 0 : (r0 - fH) / sH + 1;
-  const ohEnd = min(nH, (r1 + sH - 1) / sH);
+  const ohFirst = firstWindowRow(r0, fH, sH), ohEnd = endWindowRow(r1, sH, nH);
   if (ohFirst * sH < r0 || (ohEnd > ohFirst && (ohEnd - 1) * sH + fH > r1)) {
     return backwardClipped<T>(isMax, firstOnly, x, dout, dx, m, H, W, C, fH, fW, sH, sW, nH, nW, r0, r1);
   }

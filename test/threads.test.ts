@@ -218,11 +218,16 @@ describe.each(['float32', 'float64'] as DType[])('every op gives the same bits o
       const state = be.adamState([p]);
       be.adam([p], [grad], state, { learningRate: 0.01 });
       be.adam([p], [grad], state, { learningRate: 0.01 });
+      // Adam weighs far more an element than the other elementwise kernels: a few thousand are split (with a tail)
+      const small = be.tensor([4003], values(11, 4003), dtype), smallGrad = be.tensor([4003], values(12, 4003), dtype);
+      const smallState = be.adamState([small]);
+      be.adam([small], [smallGrad], smallState, { learningRate: 0.01 });
+      be.adam([small], [smallGrad], smallState, { learningRate: 0.01 });
       const velocity = be.sgdState([q]);
       be.sgd([q], [grad], { learningRate: 0.1, momentum: 0.9, state: velocity });
       const padded = be.zeroPad(be.tensor([6, 40, 40, 64], values(10, 6 * 40 * 40 * 64), dtype), [3, 2]);
       const zeros = be.tensor([1 << 20], null, dtype);
-      return { Z, dX: g.dX, dW: g.dW, db: g.db, Y, dRelu: dX, loss, dLogits, p, m: state.m[0]!, v: state.v[0]!, q, velocity: velocity.velocities[0]!, padded, zeros };
+      return { Z, dX: g.dX, dW: g.dW, db: g.db, Y, dRelu: dX, loss, dLogits, p, m: state.m[0]!, v: state.v[0]!, small, smallM: smallState.m[0]!, smallV: smallState.v[0]!, q, velocity: velocity.velocities[0]!, padded, zeros };
     });
   });
 });

@@ -116,11 +116,11 @@ export class WasmRuntime {
 
   /**
    * An elementwise kernel over n elements of `bytes` each: `call(add, first, count)` adds the call
-   * for elements [first, first + count); split over the threads when n is large. Returns the OR of
-   * the calls' results.
+   * for elements [first, first + count); split over the threads when n is large (an element's work
+   * is `weight` multiply-adds, split.ts). Returns the OR of the calls' results.
    */
-  elementwise(op: string, n: number, call: (add: AddTask, first: number, count: number) => void): number {
-    const parts = taskCount(this.threads, ELEMENTWISE_WEIGHT * n, Math.ceil(n / ELEMENT_BLOCK));
+  elementwise(op: string, n: number, call: (add: AddTask, first: number, count: number) => void, weight = ELEMENTWISE_WEIGHT): number {
+    const parts = taskCount(this.threads, weight * n, Math.ceil(n / ELEMENT_BLOCK));
     if (parts <= 1) return this.job(op, 1, (add) => call(add, 0, n));
     return this.job(op, parts, (add) => splitElements(parts, n, ELEMENT_BLOCK, (first, count) => call(add, first, count)));
   }

@@ -226,8 +226,16 @@ describe.each(['float32', 'float64'] as DType[])('every op gives the same bits o
       const velocity = be.sgdState([q]);
       be.sgd([q], [grad], { learningRate: 0.1, momentum: 0.9, state: velocity });
       const padded = be.zeroPad(be.tensor([6, 40, 40, 64], values(10, 6 * 40 * 40 * 64), dtype), [3, 2]);
+      // one image: bands of its rows, the first and last with the zero rows above and below
+      const paddedOne = be.zeroPad(be.tensor([1, 57, 41, 96], values(13, 57 * 41 * 96), dtype), [2, 3]);
+      // softmax and its cross-entropy against a target: rows cut over the threads (a row of specials redone)
+      const logits = be.tensor([301, 999], values(14, 301 * 999), dtype);
+      logits.data[5 * 999 + 7] = Infinity;
+      const probs = be.softmax(logits);
+      const target = be.softmax(be.tensor([301, 999], values(15, 301 * 999), dtype));
+      const { loss: targetLoss, dLogits: dTarget } = be.softmaxCrossEntropy(logits, target);
       const zeros = be.tensor([1 << 20], null, dtype);
-      return { Z, dX: g.dX, dW: g.dW, db: g.db, Y, dRelu: dX, loss, dLogits, p, m: state.m[0]!, v: state.v[0]!, small, smallM: smallState.m[0]!, smallV: smallState.v[0]!, q, velocity: velocity.velocities[0]!, padded, zeros };
+      return { Z, dX: g.dX, dW: g.dW, db: g.db, Y, dRelu: dX, loss, dLogits, p, m: state.m[0]!, v: state.v[0]!, small, smallM: smallState.m[0]!, smallV: smallState.v[0]!, q, velocity: velocity.velocities[0]!, padded, paddedOne, probs, targetLoss, dTarget, zeros };
     });
   });
 });

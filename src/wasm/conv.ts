@@ -119,21 +119,12 @@ function padImages(rt: WasmRuntime, op: string, x: number, out: number, m: numbe
   const parts = taskCount(rt.threads, COPY_WEIGHT * (m * outH * outW * pixelBytes) / 4, m * H, TASKS_PER_THREAD, minTask);
   if (parts <= 1) return rt.k.zeroPad(x, out, m, H, W, pixelBytes, outH, outW, top, left);
   const image = H * W * pixelBytes, outImage = outH * outW * pixelBytes, row = W * pixelBytes, outRow = outW * pixelBytes;
-  rt.job(op, parts, (add) => {
-    if (parts <= m) {
-      splitElements(parts, m, 1, (n, count) => add(rt.k.zeroPad, x + n * image, out + n * outImage, count, H, W, pixelBytes, outH, outW, top, left));
-      return;
-    }
-    const bands = Math.ceil(parts / m);
-    for (let n = 0; n < m; n++) {
-      for (let i = 0; i < bands; i++) {
-        const [h0, h1] = part(H, bands, i);
-        const above = h0 === 0 ? top : 0, below = h1 === H ? outH - top - H : 0;
-        add(rt.k.zeroPad, x + n * image + h0 * row, out + n * outImage + (h0 === 0 ? 0 : top + h0) * outRow, 1, h1 - h0, W, pixelBytes,
-          above + h1 - h0 + below, outW, above, left);
-      }
-    }
-  });
+  // groups of whole images, or bands [h0, h1) of one image's rows
+  rt.job(op, parts, (add) => splitRegions(parts, m, H, 1, (n, count, h0, h1) => {
+    const above = h0 === 0 ? top : 0, below = h1 === H ? outH - top - H : 0;
+    add(rt.k.zeroPad, x + n * image + h0 * row, out + n * outImage + (h0 === 0 ? 0 : top + h0) * outRow, count, h1 - h0, W, pixelBytes,
+      above + h1 - h0 + below, outW, above, left);
+  }));
 }
 
 /**
@@ -408,10 +399,11 @@ export function dot(rt: WasmRuntime, a: TensorParts, W: TensorParts, bias: numbe
 
 /**
  * The zeroPad op: its tasks take at least twice the work of the paddings inside an op (whose shares
- * the same threads read next), so it is cut from 256 kB written. Measured here, 2 threads against 1:
- * cut as those paddings are (from 128 kB, up to 6 tasks), 8 float64 images of 32x32x3 (217 kB) took
- * 0.85x, 2x16x16x64 (162 kB) 0.87x, 1x14x14x256 (256 kB) 0.95x; cut as here, 1x14x14x256 1.33x,
- * 4x16x16x64 (324 kB) 1.48x, 1x28x28x128 (392 kB) 1.57x, in float64 (648 kB) 1.79x.
+ * the same threads read next), so it is cut from 256 kB written. Measured here, 2 threads against 1
+ * (float32 unless said, padding 1 unless said, kB written): cut as those paddings are (from 128 kB,
+ * up to 6 tasks), 8x32x32x3 float64 (217 kB) took 0.85x, 2x16x16x64 (162 kB) 0.87x, 1x14x14x256
+ * (256 kB) 0.95x; cut as here, 1x14x14x256 1.33x, 4x16x16x64 (324 kB) 1.48x, 1x28x28x128 with no
+ * padding (392 kB) 1.57x, 4x16x16x64 float64 (648 kB) 1.79x.
  */
 export function zeroPad(rt: WasmRuntime, X: TensorParts, out: TensorParts, top: number, left: number): void {
   const [m, H, W, C] = X.shape as [number, number, number, number];

@@ -115,7 +115,7 @@ export class WasmRuntime {
   }
 
   /**
-   * An elementwise kernel over n elements of `bytes` each: `call(add, first, count)` adds the call
+   * An elementwise kernel over n elements: `call(add, first, count)` adds the call
    * for elements [first, first + count); split over the threads when n is large (an element's work
    * is `weight` multiply-adds, split.ts). Returns the OR of the calls' results.
    */

@@ -255,6 +255,14 @@ describe.each(['float32', 'float64'] as DType[])('every op gives the same bits o
       const g = be.convBackward(be.tensor(Z.shape, values(19, Z.size), dtype), cache);
       return { Z, dA: g.dA, dW: g.dW, db: g.db };
     });
+    // a late layer (few pixels, a filter far larger than its input): cut by blocks of output channels,
+    // its packed filters (the forward's and the input gradient's) packed over the threads by blocks too
+    sameOnEveryCount('a late layer, 1x6x6x96 f3 to 136', (be) => {
+      const A = be.tensor([1, 6, 6, 96], values(20, 6 * 6 * 96), dtype);
+      const { Z, cache } = be.convForward(A, be.tensor([3, 3, 96, 136], values(21, 9 * 96 * 136), dtype), be.tensor([1, 1, 1, 136], values(22, 136), dtype), { stride: 1, pad: 1 });
+      const g = be.convBackward(be.tensor(Z.shape, values(23, Z.size), dtype), cache);
+      return { Z, dA: g.dA, dW: g.dW, db: g.db };
+    });
     // Adam weighs far more an element than the other elementwise kernels: a few thousand are split (with a tail)
     sameOnEveryCount('a small Adam', (be, counted) => {
       const p = be.tensor([4003], values(11, 4003), dtype), grad = be.tensor([4003], values(12, 4003), dtype);

@@ -57,6 +57,9 @@ export function f32_relu_backward(dy: usize, x: usize, dx: usize, n: i32): void 
 export function f64_relu_backward(dy: usize, x: usize, dx: usize, n: i32): void { reluBackward<f64>(dy, x, dx, n); }
 export function f32_find_nonfinite(p: usize, from: i32, n: i32): i32 { return findNonFinite<f32>(p, from, n); }
 export function f64_find_nonfinite(p: usize, from: i32, n: i32): i32 { return findNonFinite<f64>(p, from, n); }
+/** 1 if an element of p[0 .. n) is not finite, else 0: a scan the threads can share (ranges of p). */
+export function f32_any_nonfinite(p: usize, n: i32): i32 { return findNonFinite<f32>(p, 0, n) >= 0 ? 1 : 0; }
+export function f64_any_nonfinite(p: usize, n: i32): i32 { return findNonFinite<f64>(p, 0, n) >= 0 ? 1 : 0; }
 export function f32_softmax(x: usize, y: usize, rows: i32, n: i32): i32 { return softmax<f32>(x, y, rows, n); }
 export function f32_softmax_cross_entropy(x: usize, labels: usize, target: usize, d: usize, rowLoss: usize, rows: i32, n: i32, scale: f32): i32 { return softmaxCrossEntropy<f32>(x, labels, target, d, rowLoss, rows, n, scale); }
 export function f32_sgd(p: usize, g: usize, n: i32, lr: f64): void { sgd<f32>(p, g, n, lr); }

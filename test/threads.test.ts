@@ -122,14 +122,18 @@ describe.each(['float32', 'float64'] as DType[])('every op gives the same bits o
   });
 
   it('a late layer, its filter far larger than its input: cut by blocks of output channels', () => {
-    // 100 output channels: whole blocks and a tail block in either dtype (8 or 4 channels a block)
+    // 100 output channels: whole blocks and a tail block in either dtype (8 or 4 channels a block);
+    // the packed filters (the forward's, the input gradient's) are packed by the same blocks over the
+    // threads; the filter gradient, scanned over the threads for values that are not finite, holds
+    // some to redo (special values in dZ: a zero border times an infinity is NaN in the kernel's sum,
+    // not in the seed's)
     for (const [m, H, C, N, activation] of [[1, 7, 64, 100, 'relu'], [2, 4, 48, 100, 'linear']] as const) {
       sameOnEveryCount(`late conv ${m}x${H}x${H}x${C} f3 -> ${N}`, (be) => {
         const A = be.tensor([m, H, H, C], values(m, m * H * H * C, true), dtype);
         const Wt = be.tensor([3, 3, C, N], values(m + 1, 9 * C * N), dtype);
         const b = be.tensor([1, 1, 1, N], values(m + 2, N), dtype);
         const { Z, cache } = be.convForward(A, Wt, b, { stride: 1, pad: 1, activation });
-        const g = be.convBackward(be.tensor(Z.shape, values(m + 3, Z.size), dtype), cache);
+        const g = be.convBackward(be.tensor(Z.shape, values(m + 3, Z.size, true), dtype), cache);
         return { Z, dA: g.dA, dW: g.dW, db: g.db };
       });
     }
@@ -253,14 +257,6 @@ describe.each(['float32', 'float64'] as DType[])('every op gives the same bits o
       const A = be.tensor([1, 46, 46, 16], values(16, 46 * 46 * 16), dtype);
       const { Z, cache } = be.convForward(A, be.tensor([3, 3, 16, 16], values(17, 9 * 256), dtype), be.tensor([1, 1, 1, 16], values(18, 16), dtype), { stride: 1, pad: 1 });
       const g = be.convBackward(be.tensor(Z.shape, values(19, Z.size), dtype), cache);
-      return { Z, dA: g.dA, dW: g.dW, db: g.db };
-    });
-    // a late layer (few pixels, a filter far larger than its input): cut by blocks of output channels,
-    // its packed filters (the forward's and the input gradient's) packed over the threads by blocks too
-    sameOnEveryCount('a late layer, 1x6x6x96 f3 to 136', (be) => {
-      const A = be.tensor([1, 6, 6, 96], values(20, 6 * 6 * 96), dtype);
-      const { Z, cache } = be.convForward(A, be.tensor([3, 3, 96, 136], values(21, 9 * 96 * 136), dtype), be.tensor([1, 1, 1, 136], values(22, 136), dtype), { stride: 1, pad: 1 });
-      const g = be.convBackward(be.tensor(Z.shape, values(23, Z.size), dtype), cache);
       return { Z, dA: g.dA, dW: g.dW, db: g.db };
     });
     // Adam weighs far more an element than the other elementwise kernels: a few thousand are split (with a tail)

@@ -298,7 +298,7 @@ function filterGradient(rt: WasmRuntime, op: string, g: ConvGeometry, dZ: Tensor
       });
     });
   });
-  redoFilterGradient(rt, g, dZ, A, dW, db);
+  redoFilterGradient(rt, op, g, dZ, A, dW, db);
 }
 
 /**

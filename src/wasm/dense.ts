@@ -69,7 +69,7 @@ export function denseBackward(rt: WasmRuntime, g: DenseGeometry, dZ: TensorParts
       add(k.gemm_tn, off(X), off(dZ), off(grads.dW), g.m, g.k, g.n, j, j + count);
       add(k.gemm_nt, off(dZ), off(W), off(grads.dX), g.m, g.k, g.n, j, j + count);
     }));
-  redoFilterGradient(rt, conv, dZ, X, grads.dW, grads.db);
+  redoFilterGradient(rt, 'denseBackward', conv, dZ, X, grads.dW, grads.db);
   // a flag from either kernel: dX is scanned (the scan finds nothing where dW raised it)
   if (flagged) redoInputGradient(rt, conv, dZ, W, grads.dX);
 }

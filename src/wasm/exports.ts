@@ -24,6 +24,8 @@ export interface DTypeExports {
   sum_pieces(p: number, out: number, n: number, pieces: number, stride: number): void;
   /** Index of the first element of p[from .. n) that is not finite, or -1. */
   find_nonfinite(p: number, from: number, n: number): number;
+  /** 1 if an element of p[0 .. n) is not finite, else 0. */
+  any_nonfinite(p: number, n: number): number;
   relu(x: number, y: number, n: number): void;
   relu_backward(dy: number, x: number, dx: number, n: number): void;
   softmax(x: number, y: number, rows: number, n: number): number;
@@ -55,7 +57,7 @@ export interface KernelExports {
 export function dtypeExports(exports: WebAssembly.Exports, prefix: 'f32' | 'f64'): DTypeExports {
   const names: (keyof DTypeExports)[] = [
     'pack_filter', 'pack_filter_rows', 'pack_bias', 'conv2d_forward', 'conv2d_forward_dot', 'conv2d_backward_filter', 'conv2d_backward_filter_rows', 'bias_gradient',
-    'dot', 'pool_forward', 'pool_backward', 'mask_from_window', 'fill', 'sum_pieces', 'find_nonfinite', 'relu', 'relu_backward',
+    'dot', 'pool_forward', 'pool_backward', 'mask_from_window', 'fill', 'sum_pieces', 'find_nonfinite', 'any_nonfinite', 'relu', 'relu_backward',
     'softmax', 'softmax_cross_entropy', 'exp', 'gemm_small', 'gemm_nt', 'gemm_tn', 'sgd', 'sgd_momentum', 'adam',
   ];
   const out = {} as Record<string, unknown>;

@@ -25,6 +25,15 @@ export function nonFinite(rt: WasmRuntime, t: TensorParts): readonly number[] {
   return found;
 }
 
+/**
+ * Whether t holds a value that is not finite: one scan, cut over the threads where t is large (the
+ * filter gradient of a late layer, 9.4 MB for 3x3, 512 to 512 in float32, scanned after every call).
+ */
+function anyNonFinite(rt: WasmRuntime, op: string, t: TensorParts): boolean {
+  const k = rt.kernels(t.dtype), sz = t.dtype === 'float32' ? 4 : 8;
+  return rt.elementwise(op, t.size, (add, i, n) => add(k.any_nonfinite, t.storage.offset + i * sz, n)) !== 0;
+}
+
 /** (i, h, w, c) of flat index p in an NHWC array of height H, width W, channels C. */
 function nhwc(p: number, H: number, W: number, C: number): [number, number, number, number] {
   const c = p % C, q = (p - c) / C;
@@ -50,8 +59,9 @@ export function redoInputGradient(rt: WasmRuntime, g: ConvGeometry, dZ: TensorPa
   }
 }
 
-export function redoFilterGradient(rt: WasmRuntime, g: ConvGeometry, dZ: TensorParts, A: TensorParts, dW: TensorParts, db: TensorParts): void {
-  const inW = nonFinite(rt, dW), inB = nonFinite(rt, db);
+/** dW's and db's non-finite elements by the reference's formulas (`op`: the public op, for an error from a thread). */
+export function redoFilterGradient(rt: WasmRuntime, op: string, g: ConvGeometry, dZ: TensorParts, A: TensorParts, dW: TensorParts, db: TensorParts): void {
+  const inW = anyNonFinite(rt, op, dW) ? nonFinite(rt, dW) : NONE, inB = nonFinite(rt, db);
   if (inW.length === 0 && inB.length === 0) return;
   const a = A.storage.view(), dz = dZ.storage.view(), dw = dW.storage.view(), dbv = db.storage.view();
   for (const p of inW) {

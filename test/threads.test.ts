@@ -252,7 +252,8 @@ describe.each(['float32', 'float64'] as DType[])('every op gives the same bits o
       return { padded };
     });
     // one padded image through a convolution and its gradients: the paddings inside (of A_prev, and
-    // of dZ for the input gradient) are cut into bands too
+    // of dZ for the input gradient) and the filter gradient's packing of A_prev in blocks of 4
+    // channels (16 channels) are cut into bands too
     sameOnEveryCount('conv of one padded image', (be) => {
       const A = be.tensor([1, 46, 46, 16], values(16, 46 * 46 * 16), dtype);
       const { Z, cache } = be.convForward(A, be.tensor([3, 3, 16, 16], values(17, 9 * 256), dtype), be.tensor([1, 1, 1, 16], values(18, 16), dtype), { stride: 1, pad: 1 });

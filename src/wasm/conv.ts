@@ -129,22 +129,28 @@ function padImages(rt: WasmRuntime, op: string, x: number, out: number, m: numbe
 
 /**
  * packBlocks over images (or, for a single row of pixels without a border, over pixels): split
- * when the copy is large, every piece writing its part of the one blocked layout.
+ * when the copy is large, every piece writing its part of the one blocked layout: groups of whole
+ * images where there are enough of them, else bands of each image's rows (the first band also
+ * writing the zero rows above the image, the last those below), as padImages cuts.
  */
 function packImages(rt: WasmRuntime, op: string, x: number, out: number, m: number, H: number, W: number, pixelBytes: number, blockBytes: number,
   outH: number, outW: number, top: number, left: number): void {
   const blocks = Math.ceil(pixelBytes / blockBytes);
   const stride = m * outH * outW * blockBytes;
   const row = m === 1 && H === 1 && outH === 1 && top === 0 && left === 0 && outW === W;
-  const parts = taskCount(rt.threads, COPY_WEIGHT * (blocks * stride) / 4, row ? Math.ceil(W / 64) : m);
+  const parts = taskCount(rt.threads, COPY_WEIGHT * (blocks * stride) / 4, row ? Math.ceil(W / 64) : m * H);
   if (parts <= 1) return rt.k.packBlocks(x, out, m, H, W, pixelBytes, blockBytes, outH, outW, top, left, 0);
+  const image = H * W * pixelBytes, outImage = outH * outW * blockBytes, srcRow = W * pixelBytes, outRow = outW * blockBytes;
   rt.job(op, parts, (add) => {
     if (row) {
       splitElements(parts, W, 64, (p, count) => add(rt.k.packBlocks, x + p * pixelBytes, out + p * blockBytes, 1, 1, count, pixelBytes, blockBytes, 1, count, 0, 0, stride));
-    } else {
-      splitElements(parts, m, 1, (n, count) =>
-        add(rt.k.packBlocks, x + n * H * W * pixelBytes, out + n * outH * outW * blockBytes, count, H, W, pixelBytes, blockBytes, outH, outW, top, left, stride));
+      return;
     }
+    splitRegions(parts, m, H, 1, (n, count, h0, h1) => {
+      const above = h0 === 0 ? top : 0, below = h1 === H ? outH - top - H : 0;
+      add(rt.k.packBlocks, x + n * image + h0 * srcRow, out + n * outImage + (h0 === 0 ? 0 : top + h0) * outRow, count, h1 - h0, W, pixelBytes, blockBytes,
+        above + h1 - h0 + below, outW, above, left, stride);
+    });
   });
 }
 

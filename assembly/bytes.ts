@@ -38,7 +38,8 @@ export function zeroPad(
  * few channels of many pixels then reads contiguous memory. Reads x once, in order; writes each
  * byte of out once.
  * Blocks lie `stride` bytes apart (0: m * outH * outW * blockBytes, these images alone), so that
- * threads can each write some of the images, or some of the pixels of a single row, of one layout.
+ * threads can each write some of the images, a band of an image's rows (the first band with the
+ * zero rows above, the last with those below), or some of the pixels of a single row, of one layout.
  * REQUIRES: blockBytes a multiple of 16, pixelBytes a multiple of 4; top + H <= outH,
  * left + W <= outW; out holds ceil(pixelBytes / blockBytes) blocks of stride bytes.
  */

@@ -28,8 +28,8 @@ tf.enableProdMode();
  * impl for case c, { name, missing } where it has no kernel for the op, or null where it does not
  * apply (tfjs and ONNX Runtime are float32 only). skip(c): why a (slow) impl is not run on c, or null.
  */
-/** The ops a 2-thread column runs on by default: convolution, pooling, dense layers, the training step. */
-const THREADED_OPS = /^(conv |max pool|average pool|dense |training step)/;
+/** The ops a 2-thread column runs on by default: convolution, pooling, dense layers, softmax cross-entropy, the training step. */
+const THREADED_OPS = /^(conv |max pool|average pool|dense |softmax cross-entropy|training step)/;
 
 export const IMPLS = [
   { name: 'cnn-wasm relaxed', tier: 'default', make: (c, be) => be.relaxed && cnnImpl('cnn-wasm relaxed', be.relaxed, c) },

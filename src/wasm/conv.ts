@@ -109,29 +109,36 @@ function withPaddedInput(rt: WasmRuntime, op: string, g: ConvGeometry, A: Tensor
 }
 
 /**
+ * The pieces of a copy of m images of H rows into a layout of outH rows an image, the image at row
+ * `top` (zero rows above and below it): splitRegions' groups of whole images, or bands [h0, h1) of
+ * one image's rows. `each` gets a piece's first image and image count, its source rows, the first
+ * output row it writes in its first image and how many rows an image, and the zero rows above its
+ * rows that it writes (the first band writes those above the image, the last those below).
+ */
+function copyPieces(parts: number, m: number, H: number, outH: number, top: number,
+  each: (n: number, count: number, h0: number, h1: number, outRow0: number, outRows: number, above: number) => void): void {
+  splitRegions(parts, m, H, 1, (n, count, h0, h1) => {
+    const above = h0 === 0 ? top : 0, below = h1 === H ? outH - top - H : 0;
+    each(n, count, h0, h1, h0 === 0 ? 0 : top + h0, above + h1 - h0 + below, above);
+  });
+}
+
+/**
  * zeroPad over images: (m, H, W) pixels of `pixelBytes` into (m, outH, outW) with the image at
- * (top, left) and zeros around it; split when large, over groups of images where there are enough
- * of them, else over bands of each image's rows (the first band also writes the zero rows above
- * the image, the last those below).
+ * (top, left) and zeros around it; split when large, into copyPieces.
  */
 function padImages(rt: WasmRuntime, op: string, x: number, out: number, m: number, H: number, W: number, pixelBytes: number,
   outH: number, outW: number, top: number, left: number, minTask = MIN_TASK_WORK): void {
   const parts = taskCount(rt.threads, COPY_WEIGHT * (m * outH * outW * pixelBytes) / 4, m * H, TASKS_PER_THREAD, minTask);
   if (parts <= 1) return rt.k.zeroPad(x, out, m, H, W, pixelBytes, outH, outW, top, left);
   const image = H * W * pixelBytes, outImage = outH * outW * pixelBytes, row = W * pixelBytes, outRow = outW * pixelBytes;
-  // groups of whole images, or bands [h0, h1) of one image's rows
-  rt.job(op, parts, (add) => splitRegions(parts, m, H, 1, (n, count, h0, h1) => {
-    const above = h0 === 0 ? top : 0, below = h1 === H ? outH - top - H : 0;
-    add(rt.k.zeroPad, x + n * image + h0 * row, out + n * outImage + (h0 === 0 ? 0 : top + h0) * outRow, count, h1 - h0, W, pixelBytes,
-      above + h1 - h0 + below, outW, above, left);
-  }));
+  rt.job(op, parts, (add) => copyPieces(parts, m, H, outH, top, (n, count, h0, h1, outRow0, outRows, above) =>
+    add(rt.k.zeroPad, x + n * image + h0 * row, out + n * outImage + outRow0 * outRow, count, h1 - h0, W, pixelBytes, outRows, outW, above, left)));
 }
 
 /**
  * packBlocks over images (or, for a single row of pixels without a border, over pixels): split
- * when the copy is large, every piece writing its part of the one blocked layout: groups of whole
- * images where there are enough of them, else bands of each image's rows (the first band also
- * writing the zero rows above the image, the last those below), as padImages cuts.
+ * when the copy is large, into copyPieces, every piece writing its part of the one blocked layout.
  */
 function packImages(rt: WasmRuntime, op: string, x: number, out: number, m: number, H: number, W: number, pixelBytes: number, blockBytes: number,
   outH: number, outW: number, top: number, left: number): void {
@@ -146,11 +153,9 @@ function packImages(rt: WasmRuntime, op: string, x: number, out: number, m: numb
       splitElements(parts, W, 64, (p, count) => add(rt.k.packBlocks, x + p * pixelBytes, out + p * blockBytes, 1, 1, count, pixelBytes, blockBytes, 1, count, 0, 0, stride));
       return;
     }
-    splitRegions(parts, m, H, 1, (n, count, h0, h1) => {
-      const above = h0 === 0 ? top : 0, below = h1 === H ? outH - top - H : 0;
-      add(rt.k.packBlocks, x + n * image + h0 * srcRow, out + n * outImage + (h0 === 0 ? 0 : top + h0) * outRow, count, h1 - h0, W, pixelBytes, blockBytes,
-        above + h1 - h0 + below, outW, above, left, stride);
-    });
+    copyPieces(parts, m, H, outH, top, (n, count, h0, h1, outRow0, outRows, above) =>
+      add(rt.k.packBlocks, x + n * image + h0 * srcRow, out + n * outImage + outRow0 * outRow, count, h1 - h0, W, pixelBytes, blockBytes,
+        outRows, outW, above, left, stride));
   });
 }
 
@@ -182,6 +187,8 @@ function packFilterFor(rt: WasmRuntime, op: string, k: DTypeExports, pack: DType
   const nr = NR(k, rt), blocks = Math.ceil(N / nr);
   const blockBytes = tH * tW * C * nr * (k === rt.f32 ? 4 : 8);
   const parts = byChannels && pack === k.pack_filter ? taskCount(rt.threads, COPY_WEIGHT * (blocks * blockBytes) / 4, blocks) : 1;
+  // one call straight to the kernel when it is not split (every small layer: no job to gather)
+  if (parts <= 1) return (rt.work.kernelCalls++, pack(w, out, tH, tW, C, N, firstTap, rowStride, tapStride, cStride, nStride));
   rt.job(op, parts, (add) => splitElements(parts, blocks, 1, (b0, count) =>
     add(pack, w, out + b0 * blockBytes, tH, tW, C, Math.min(N - b0 * nr, count * nr), firstTap + b0 * nr * nStride, rowStride, tapStride, cStride, nStride)));
 }

@@ -336,6 +336,34 @@ describe('the pool', () => {
       pool.dispose();
     }
   });
+
+  it('a thread held up by a long task gives up the rest of its group: the caller takes them', async () => {
+    // the worker's group starts with a fill of 32 MB (milliseconds), then 3 small fills; the caller's
+    // group is 4 small fills. Whoever claims the long fill, the caller ends up running more tasks
+    // than its own 4; without taking from a thread that has stopped claiming, it would run 4
+    const memory = new WebAssembly.Memory({ initial: 600, maximum: 600, shared: true });
+    const module = await compile('simd', true);
+    const exports = await instantiate(module, memory);
+    const pool = await ThreadPool.start(module, memory, exports, 2);
+    try {
+      expect(pool.size).toBe(2);
+      const fill = exports.f32_fill as (p: number, n: number, value: number) => void;
+      const base = 4096, small = new Float32Array(memory.buffer, base, 8 * 16), long = base + 8 * 64, longCount = 8 << 20;
+      for (let job = 1; job <= 3; job++) {
+        pool.begin();
+        for (let i = 0; i < 4; i++) pool.add(fill, [base + i * 64, 16, job]);
+        pool.add(fill, [long, longCount, job]);
+        for (let i = 4; i < 7; i++) pool.add(fill, [base + i * 64, 16, job]);
+        expect(pool.run('test')).toBe(0);
+        expect(pool.callerTasksForTest, `job ${job}`).toBeGreaterThan(4);
+        expect(small.subarray(0, 7 * 16).every((v) => v === job), `job ${job}: the small fills`).toBe(true);
+        const tail = new Float32Array(memory.buffer, long + (longCount - 16) * 4, 16);
+        expect(tail.every((v) => v === job), `job ${job}: the long fill`).toBe(true);
+      }
+    } finally {
+      pool.dispose();
+    }
+  });
 });
 
 describe('failure', () => {

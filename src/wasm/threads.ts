@@ -8,7 +8,8 @@
 // module's exports and its numeric arguments). Workers poll for a while, then sleep, on a generation
 // counter; the one that finishes the last task wakes the caller. The tasks are dealt out as in
 // pthreadpool: thread t (the caller is 0) owns the t-th contiguous group of the job's tasks and
-// claims them in order, then takes what is left of the other threads' groups. The ops cut their
+// claims them in order, then takes what is left of the other threads' groups once their owners have
+// stopped claiming (takeTasks: a thread descheduled or asleep, a group of longer tasks). The ops cut their
 // outputs in order (images, rows, elements), so consecutive ops' tasks over the same tensors land
 // on the same thread, whose cache holds what it wrote: fetching another core's lines cost more than
 // the copy itself on this machine. Which thread runs a task never changes what it computes: the
@@ -61,13 +62,19 @@ const CALLER_SPIN_MS = 1;
  */
 const WORKER_SPIN_MS = 2;
 
+/**
+ * How long a thread that has run its own tasks waits, at least, for another that has claimed none
+ * of its own, before it takes them (takeTasks).
+ */
+const PATIENCE_MS = 0.005;
+
 /** How long the caller waits for a task a worker took before it calls that worker lost. */
 const STALL_MS = 10_000;
 
 type Kernel = (...args: number[]) => number | void;
 
 /** The worker's program. Self-contained (it is sent as source): it uses nothing from this module's scope. */
-function workerMain(): void {
+function workerMain(take: typeof takeTasks): void {
   /* eslint-disable */
   const g = globalThis as any;
   const node = typeof g.self === 'undefined';
@@ -86,7 +93,8 @@ function workerMain(): void {
       return;
     }
     port.postMessage({ type: 'ready' });
-    const [GENERATION, LEFT, FLAGS, FAILED, STOP, MESSAGE, MESSAGE_UNITS, TASK_SLOTS, CLAIMS, LINE, CLAIM_SHIFT, CLAIM_MASK] = data.slots;
+    const [GENERATION, LEFT, FAILED, STOP, MESSAGE, MESSAGE_UNITS] = data.slots;
+    const takeSlots: number[] = data.takeSlots;
     const spinMs: number = data.spinMs, self: number = data.index, threads: number = data.threads;
     let seen = Atomics.load(ctl, GENERATION);
     for (;;) {
@@ -99,31 +107,14 @@ function workerMain(): void {
       Atomics.wait(ctl, GENERATION, seen);
       seen = Atomics.load(ctl, GENERATION);
       if (Atomics.load(ctl, STOP)) break;
-      // this thread's group of tasks first, then what is left of the others'; the tasks it ran are
-      // taken off LEFT at the end, in one write
-      let done = 0;
-      for (let k = 0; k < threads; k++) {
-        const claim = CLAIMS + ((self + k) % threads) * LINE;
-        for (;;) {
-          const word = Atomics.add(ctl, claim, 1);
-          const i = word & CLAIM_MASK;
-          if (i >= word >>> CLAIM_SHIFT) break;
-          const at = i * TASK_SLOTS;
-          try {
-            const argc = tasks[at + 1]!;
-            const args = new Array(argc);
-            for (let a = 0; a < argc; a++) args[a] = tasks[at + 2 + a];
-            if (fns[tasks[at]!]!.apply(null, args)) Atomics.or(ctl, FLAGS, 1);
-          } catch (e) {
-            if (Atomics.compareExchange(ctl, FAILED, 0, i + 1) === 0) {
-              const text = String(e && (e as Error).message || e).slice(0, MESSAGE_UNITS);
-              for (let c = 0; c < text.length; c++) ctl[MESSAGE + 1 + c] = text.charCodeAt(c);
-              Atomics.store(ctl, MESSAGE, text.length);
-            }
-          }
-          done++;
+      // the tasks it ran are taken off LEFT at the end, in one write
+      const done = take(ctl, tasks, fns, self, threads, true, takeSlots, (i: number, e: unknown) => {
+        if (Atomics.compareExchange(ctl, FAILED, 0, i + 1) === 0) {
+          const text = String(e && (e as Error).message || e).slice(0, MESSAGE_UNITS);
+          for (let c = 0; c < text.length; c++) ctl[MESSAGE + 1 + c] = text.charCodeAt(c);
+          Atomics.store(ctl, MESSAGE, text.length);
         }
-      }
+      });
       if (done > 0 && Atomics.sub(ctl, LEFT, done) === done) Atomics.notify(ctl, LEFT);
     }
     if (node) port.close();
@@ -132,7 +123,65 @@ function workerMain(): void {
   /* eslint-enable */
 }
 
-const WORKER_SOURCE = `(${workerMain.toString()})();`;
+/**
+ * Runs this thread's share of a job (thread `self` of `threads`) and returns how many tasks it ran:
+ * its own group of tasks first, in order, then what is left of the others' groups. A thread takes
+ * another's task only once that thread has claimed nothing for twice as long as this one's own
+ * tasks took on average (or PATIENCE_MS where it had none): a thread that is running normally
+ * keeps its group, so the next op, cut the same way, finds the data in its cache, while a thread
+ * descheduled or asleep (or gone: `patient` false) does not hold the job up. Taking work at once
+ * moved a task or two of a LeNet training step between the cores in every step, and each such move
+ * cost its lines a trip between the cores in the ops after it (up to 40 us a job where the two
+ * vCPUs sit on different dies). Self-contained (the worker gets it as source): its constants come
+ * in `slots`, results not finite are ORed into the FLAGS word, and a task that throws is passed
+ * to `failed` and counted as run.
+ */
+function takeTasks(ctl: Int32Array, tasks: Float64Array, fns: Kernel[], self: number, threads: number, patient: boolean,
+  slots: number[], failed: (task: number, error: unknown) => void): number {
+  const [FLAGS, CLAIMS, LINE, CLAIM_SHIFT, CLAIM_MASK, TASK_SLOTS, PATIENCE_MS] = slots as [number, number, number, number, number, number, number];
+  let done = 0, patience = PATIENCE_MS;
+  for (let k = 0; k < threads; k++) {
+    const claim = CLAIMS + ((self + k) % threads) * LINE;
+    const started = performance.now();
+    let seen = -1, since = 0;
+    for (;;) {
+      if (k > 0 && patient) {
+        // another thread's group: wait while its owner keeps claiming
+        const word = Atomics.load(ctl, claim);
+        if ((word & CLAIM_MASK) >= word >>> CLAIM_SHIFT) break;
+        const now = performance.now();
+        if (word !== seen) {
+          seen = word;
+          since = now;
+          continue;
+        }
+        if (now - since < patience) continue;
+      }
+      const word = Atomics.add(ctl, claim, 1);
+      // the word as this claim left it: where the owner still claims nothing, the next is taken at once
+      seen = word + 1;
+      const i = word & CLAIM_MASK;
+      if (i >= word >>> CLAIM_SHIFT) break;
+      const at = i * TASK_SLOTS;
+      try {
+        const argc = tasks[at + 1]!;
+        const args: number[] = new Array(argc);
+        for (let a = 0; a < argc; a++) args[a] = tasks[at + 2 + a]!;
+        if (fns[tasks[at]!]!.apply(null, args)) Atomics.or(ctl, FLAGS, 1);
+      } catch (e) {
+        failed(i, e);
+      }
+      done++;
+    }
+    if (k === 0 && done > 0) patience = Math.max(PATIENCE_MS, (2 * (performance.now() - started)) / done);
+  }
+  return done;
+}
+
+/** takeTasks' constants. */
+const TAKE_SLOTS = [FLAGS, CLAIMS, LINE, CLAIM_SHIFT, CLAIM_MASK, TASK_SLOTS, PATIENCE_MS];
+
+const WORKER_SOURCE = `(${workerMain.toString()})(${takeTasks.toString()});`;
 
 /** The engine's worker: Node's worker_threads (reached without an import, so bundlers see none) or the Web's. */
 interface WorkerHandle {
@@ -235,6 +284,8 @@ export class ThreadPool {
   /** Why the pool stopped using its workers (a worker exited or failed), or null. */
   #lost: string | null = null;
   #count = 0;
+  /** How many tasks of the last job the caller ran. */
+  #callerTasks = 0;
   /** The caller and the workers started: the number of groups a job's tasks are dealt into. */
   readonly #threads: number;
 
@@ -266,7 +317,7 @@ export class ThreadPool {
       failure = `a worker could not be made (${(e as Error).message})`;
     }
     if (!failure) {
-      const slots = [GENERATION, LEFT, FLAGS, FAILED, STOP, MESSAGE, MESSAGE_UNITS, TASK_SLOTS, CLAIMS, LINE, CLAIM_SHIFT, CLAIM_MASK];
+      const slots = [GENERATION, LEFT, FAILED, STOP, MESSAGE, MESSAGE_UNITS];
       const ready = workers.map((w, index) => new Promise<void>((resolve, reject) => {
         w.onMessage((m) => {
           if (m.type === 'ready') resolve();
@@ -274,7 +325,7 @@ export class ThreadPool {
           return true;
         });
         w.onExit((why) => reject(new Error(why)));
-        w.post({ type: 'init', module, memory, control, controlBytes: CONTROL_BYTES, names, slots, spinMs: WORKER_SPIN_MS, index: index + 1, threads });
+        w.post({ type: 'init', module, memory, control, controlBytes: CONTROL_BYTES, names, slots, takeSlots: TAKE_SLOTS, spinMs: WORKER_SPIN_MS, index: index + 1, threads });
       }));
       let timer: ReturnType<typeof setTimeout> | undefined;
       const late = new Promise<never>((_, reject) => {
@@ -320,6 +371,11 @@ export class ThreadPool {
   /** Ends the workers; later jobs run on the calling thread. */
   dispose(): void {
     this.#lose('the backend was disposed');
+  }
+
+  /** @internal For the tests: how many tasks of the last job the calling thread ran. */
+  get callerTasksForTest(): number {
+    return this.#callerTasks;
   }
 
   /** @internal For the tests: stops a worker as if its thread died; resolves once the pool has noticed. */
@@ -368,27 +424,14 @@ export class ThreadPool {
       Atomics.add(ctl, GENERATION, 1);
       Atomics.notify(ctl, GENERATION);
     }
-    let flags = 0, error: unknown = null, failedTask = -1, done = 0;
-    for (let t = 0; t < threads; t++) {
-      for (;;) {
-        const word = Atomics.add(ctl, CLAIMS + t * LINE, 1);
-        const i = word & CLAIM_MASK;
-        if (i >= word >>> CLAIM_SHIFT) break;
-        const at = i * TASK_SLOTS;
-        try {
-          const argc = this.#tasks[at + 1]!;
-          const args: number[] = new Array(argc);
-          for (let a = 0; a < argc; a++) args[a] = this.#tasks[at + 2 + a]!;
-          if (this.#fns[this.#tasks[at]!]!(...args)) flags = 1;
-        } catch (e) {
-          if (error === null) {
-            error = e;
-            failedTask = i;
-          }
-        }
-        done++;
+    let error: unknown = null, failedTask = -1;
+    const done = takeTasks(ctl, this.#tasks, this.#fns, 0, threads, this.#workers.length > 0 && !this.#lost, TAKE_SLOTS, (i, e) => {
+      if (error === null) {
+        error = e;
+        failedTask = i;
       }
-    }
+    });
+    this.#callerTasks = done;
     if (done > 0) Atomics.sub(ctl, LEFT, done);
     this.#wait(op);
     this.#close();
@@ -400,7 +443,7 @@ export class ThreadPool {
       for (let c = 0; c < n; c++) text += String.fromCharCode(ctl[MESSAGE + 1 + c]!);
       throw new CnnThreadError(`${op}: a worker thread failed in task ${failed - 1} (${text})`);
     }
-    return flags | Atomics.load(ctl, FLAGS);
+    return Atomics.load(ctl, FLAGS);
   }
 
   /** Closes every group (end 0): a claim made now takes nothing. */

@@ -27,6 +27,7 @@ import { CnnThreadError } from '../errors.js';
 // one core and read by another crosses between them, at 120-340 ns a round trip on this machine.
 const GENERATION = 0; // bumped for each job: workers sleep on it
 const STOP = 1; // 1: workers exit
+const COUNT = 2; // the job's tasks
 const LEFT = 16; // tasks not finished
 const FLAGS = 17; // OR of the kernels' results (1: a value was not finite)
 const FAILED = 18; // 1 + the index of a task that threw
@@ -93,7 +94,7 @@ function workerMain(take: typeof takeTasks): void {
       return;
     }
     port.postMessage({ type: 'ready' });
-    const [GENERATION, LEFT, FAILED, STOP, MESSAGE, MESSAGE_UNITS] = data.slots;
+    const [GENERATION, LEFT, FAILED, STOP, MESSAGE, MESSAGE_UNITS, COUNT] = data.slots;
     const takeSlots: number[] = data.takeSlots;
     const spinMs: number = data.spinMs, self: number = data.index, threads: number = data.threads;
     let seen = Atomics.load(ctl, GENERATION);
@@ -108,7 +109,7 @@ function workerMain(take: typeof takeTasks): void {
       seen = Atomics.load(ctl, GENERATION);
       if (Atomics.load(ctl, STOP)) break;
       // the tasks it ran are taken off LEFT at the end, in one write
-      const done = take(ctl, tasks, fns, self, threads, true, takeSlots, (i: number, e: unknown) => {
+      const done = take(ctl, tasks, fns, self, threads, Atomics.load(ctl, COUNT), true, takeSlots, (i: number, e: unknown) => {
         if (Atomics.compareExchange(ctl, FAILED, 0, i + 1) === 0) {
           const text = String(e && (e as Error).message || e).slice(0, MESSAGE_UNITS);
           for (let c = 0; c < text.length; c++) ctl[MESSAGE + 1 + c] = text.charCodeAt(c);
@@ -127,7 +128,9 @@ function workerMain(take: typeof takeTasks): void {
  * Runs this thread's share of a job (thread `self` of `threads`) and returns how many tasks it ran:
  * its own group of tasks first, in order, then what is left of the others' groups. A thread takes
  * another's task only once that thread has claimed nothing for twice as long as this one's own
- * tasks took on average (or PATIENCE_MS where it had none): a thread that is running normally
+ * tasks took on average (PATIENCE_MS where it had none, or where the other has not started: its
+ * group's first task still unclaimed, as when it sleeps and the engine is slow to wake it): a
+ * thread that is running normally
  * keeps its group, so the next op, cut the same way, finds the data in its cache, while a thread
  * descheduled or asleep (or gone: `patient` false) does not hold the job up. Taking work at once
  * moved a task or two of a LeNet training step between the cores in every step, and each such move
@@ -136,13 +139,15 @@ function workerMain(take: typeof takeTasks): void {
  * in `slots`, results not finite are ORed into the FLAGS word, and a task that throws is passed
  * to `failed` and counted as run.
  */
-function takeTasks(ctl: Int32Array, tasks: Float64Array, fns: Kernel[], self: number, threads: number, patient: boolean,
+function takeTasks(ctl: Int32Array, tasks: Float64Array, fns: Kernel[], self: number, threads: number, count: number, patient: boolean,
   slots: number[], failed: (task: number, error: unknown) => void): number {
   const [FLAGS, CLAIMS, LINE, CLAIM_SHIFT, CLAIM_MASK, TASK_SLOTS, PATIENCE_MS] = slots as [number, number, number, number, number, number, number];
   let done = 0, patience = PATIENCE_MS;
   for (let k = 0; k < threads; k++) {
     const claim = CLAIMS + ((self + k) % threads) * LINE;
     const started = performance.now();
+    // the group's first task: while it is unclaimed, its owner has not started (asleep, or not yet scheduled)
+    const first = Math.floor((count * ((self + k) % threads)) / threads);
     let seen = -1, since = 0;
     for (;;) {
       if (k > 0 && patient) {
@@ -155,7 +160,7 @@ function takeTasks(ctl: Int32Array, tasks: Float64Array, fns: Kernel[], self: nu
           since = now;
           continue;
         }
-        if (now - since < patience) continue;
+        if (now - since < ((word & CLAIM_MASK) === first ? PATIENCE_MS : patience)) continue;
       }
       const word = Atomics.add(ctl, claim, 1);
       // the word as this claim left it: where the owner still claims nothing, the next is taken at once
@@ -317,7 +322,7 @@ export class ThreadPool {
       failure = `a worker could not be made (${(e as Error).message})`;
     }
     if (!failure) {
-      const slots = [GENERATION, LEFT, FAILED, STOP, MESSAGE, MESSAGE_UNITS];
+      const slots = [GENERATION, LEFT, FAILED, STOP, MESSAGE, MESSAGE_UNITS, COUNT];
       const ready = workers.map((w, index) => new Promise<void>((resolve, reject) => {
         w.onMessage((m) => {
           if (m.type === 'ready') resolve();
@@ -414,6 +419,7 @@ export class ThreadPool {
     Atomics.store(ctl, FLAGS, 0);
     Atomics.store(ctl, FAILED, 0);
     Atomics.store(ctl, LEFT, count);
+    Atomics.store(ctl, COUNT, count);
     // thread t's group: tasks [count * t / threads, count * (t + 1) / threads)
     const threads = this.#threads;
     for (let t = 0; t < threads; t++) {
@@ -425,7 +431,7 @@ export class ThreadPool {
       Atomics.notify(ctl, GENERATION);
     }
     let error: unknown = null, failedTask = -1;
-    const done = takeTasks(ctl, this.#tasks, this.#fns, 0, threads, this.#workers.length > 0 && !this.#lost, TAKE_SLOTS, (i, e) => {
+    const done = takeTasks(ctl, this.#tasks, this.#fns, 0, threads, count, this.#workers.length > 0 && !this.#lost, TAKE_SLOTS, (i, e) => {
       if (error === null) {
         error = e;
         failedTask = i;

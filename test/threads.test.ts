@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackend, type Backend, type DType, type Tensor } from '../src/index.js';
 import { compile, instantiate, sharedMemoryVariant } from '../src/wasm/module.js';
-import { ThreadPool } from '../src/wasm/threads.js';
+import { TAKE_SLOTS, ThreadPool, takeTasks } from '../src/wasm/threads.js';
 import { BUILD, expectExact, rng } from './helpers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -340,7 +340,8 @@ describe('the pool', () => {
   it('a thread held up by a long task gives up the rest of its group: the caller takes them', async () => {
     // the worker's group starts with a fill of 32 MB (milliseconds), then 3 small fills; the caller's
     // group is 4 small fills. Whoever claims the long fill, the caller ends up running more tasks
-    // than its own 4; without taking from a thread that has stopped claiming, it would run 4
+    // than its own 4; without taking from a thread that has stopped claiming, it would run 4 in
+    // every job (a caller descheduled for the whole long fill may run 4 in one: five jobs, one suffices)
     const memory = new WebAssembly.Memory({ initial: 600, maximum: 600, shared: true });
     const module = await compile('simd', true);
     const exports = await instantiate(module, memory);
@@ -349,20 +350,99 @@ describe('the pool', () => {
       expect(pool.size).toBe(2);
       const fill = exports.f32_fill as (p: number, n: number, value: number) => void;
       const base = 4096, small = new Float32Array(memory.buffer, base, 8 * 16), long = base + 8 * 64, longCount = 8 << 20;
-      for (let job = 1; job <= 3; job++) {
+      const callerTasks: number[] = [];
+      for (let job = 1; job <= 5; job++) {
         pool.begin();
         for (let i = 0; i < 4; i++) pool.add(fill, [base + i * 64, 16, job]);
         pool.add(fill, [long, longCount, job]);
         for (let i = 4; i < 7; i++) pool.add(fill, [base + i * 64, 16, job]);
         expect(pool.run('test')).toBe(0);
-        expect(pool.callerTasksForTest, `job ${job}`).toBeGreaterThan(4);
+        callerTasks.push(pool.callerTasksForTest);
         expect(small.subarray(0, 7 * 16).every((v) => v === job), `job ${job}: the small fills`).toBe(true);
         const tail = new Float32Array(memory.buffer, long + (longCount - 16) * 4, 16);
         expect(tail.every((v) => v === job), `job ${job}: the long fill`).toBe(true);
       }
+      expect(Math.max(...callerTasks), `tasks the caller ran in each job: ${callerTasks}`).toBeGreaterThan(4);
     } finally {
       pool.dispose();
     }
+  });
+
+  it('a task that throws: on the caller its error, on a worker a CnnThreadError naming the task; the next job runs', async () => {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    const module = await compile('simd', true);
+    const exports = await instantiate(module, memory);
+    const pool = await ThreadPool.start(module, memory, exports, 2);
+    try {
+      const fill = exports.f32_fill as (p: number, n: number, value: number) => void;
+      const outside = 2 * 65536; // past the one page: the fill traps
+      // task 0 is the caller's own (its group is [0, 2)); task 3 the worker's (a caller that found
+      // the worker stalled may take it, and then throws the trap itself)
+      for (const [bad, message] of [[0, /out of bounds/], [3, /out of bounds|test: a worker thread failed in task 3 \(.*out of bounds/]] as const) {
+        pool.begin();
+        for (let i = 0; i < 4; i++) pool.add(fill, i === bad ? [outside, 16, 1] : [4096 + i * 64, 16, 1]);
+        expect(() => pool.run('test'), `task ${bad}`).toThrow(message);
+      }
+      pool.begin();
+      for (let i = 0; i < 4; i++) pool.add(fill, [4096 + i * 64, 16, 7]);
+      expect(pool.run('test')).toBe(0);
+      expect(new Float32Array(memory.buffer, 4096, 64).every((v) => v === 7)).toBe(true);
+      expect(pool.size).toBe(2);
+    } finally {
+      pool.dispose();
+    }
+  });
+});
+
+describe('takeTasks: when a thread takes from another\'s group (one thread, claim words set by hand)', () => {
+  // TAKE_SLOTS: FLAGS, CLAIMS, LINE, CLAIM_SHIFT, CLAIM_MASK, TASK_SLOTS, PATIENCE_MS, LOOK_MS
+  const [, CLAIMS, LINE, CLAIM_SHIFT, , TASK_SLOTS, PATIENCE_MS] = TAKE_SLOTS as number[];
+  /** A job of `count` tasks over `threads` groups, thread 0 calling; `claimed[t]`: tasks of group t its owner has claimed. */
+  function job(threads: number, count: number, claimed: number[], taskMs: (i: number) => number) {
+    const ctl = new Int32Array(new SharedArrayBuffer(8192));
+    const tasks = new Float64Array(count * TASK_SLOTS!);
+    const ran: { task: number; start: number; end: number }[] = [];
+    const busy = (i: number) => {
+      const start = performance.now();
+      while (performance.now() - start < taskMs(i));
+      ran.push({ task: i, start, end: performance.now() });
+    };
+    for (let i = 0; i < count; i++) [tasks[i * TASK_SLOTS!], tasks[i * TASK_SLOTS! + 1], tasks[i * TASK_SLOTS! + 2]] = [0, 1, i];
+    for (let t = 0; t < threads; t++) {
+      const [first, end] = [Math.floor((count * t) / threads), Math.floor((count * (t + 1)) / threads)];
+      ctl[CLAIMS! + t * LINE!] = (end << CLAIM_SHIFT!) | (first + (claimed[t] ?? 0));
+    }
+    const done = takeTasks(ctl, tasks, [busy], 0, threads, count, true, TAKE_SLOTS, (_, e) => {
+      throw e;
+    });
+    return { done, ran, order: ran.map((r) => r.task) };
+  }
+  const at = (ran: { task: number; start: number; end: number }[], task: number) => ran.find((r) => r.task === task)!;
+
+  it('a group whose owner has not started is taken after PATIENCE_MS', () => {
+    const { done, ran, order } = job(2, 4, [0, 0], () => 0.05);
+    expect(order).toEqual([0, 1, 2, 3]);
+    expect(done).toBe(4);
+    expect(at(ran, 2).start - at(ran, 1).end).toBeGreaterThanOrEqual(PATIENCE_MS!);
+  });
+
+  // the caller's own tasks (0 and 1) take 3 ms each, so it waits at least 6 ms for a running owner;
+  // the others 0.1 ms (the orders and bounds below hold unless the test is descheduled for ~6 ms)
+  const ownSlow = (i: number) => (i < 2 ? 3 : 0.1);
+
+  it('a group whose owner is running is taken only after twice the taker\'s mean task time, then task after task', () => {
+    // the owner has claimed task 2 (and never finishes it here)
+    const { done, ran, order } = job(2, 5, [0, 1], ownSlow);
+    expect(order).toEqual([0, 1, 3, 4]);
+    expect(done).toBe(4);
+    expect(at(ran, 3).start - at(ran, 1).end, 'waited for the owner').toBeGreaterThanOrEqual(6);
+    expect(at(ran, 4).start - at(ran, 3).end, 'the owner still had not claimed: the next without waiting again').toBeLessThan(6);
+  });
+
+  it('on 3 threads, a group not started is taken before a running one ahead of it in the order', () => {
+    // group 1 [2, 4): its owner runs task 2; group 2 [4, 6): its owner has not started
+    const { order } = job(3, 6, [0, 1, 0], ownSlow);
+    expect(order).toEqual([0, 1, 4, 5, 3]);
   });
 });
 

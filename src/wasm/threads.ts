@@ -69,6 +69,9 @@ const WORKER_SPIN_MS = 2;
  */
 const PATIENCE_MS = 0.005;
 
+/** How often a thread whose own tasks are done looks at the others' claim words (takeTasks). */
+const LOOK_MS = 0.001;
+
 /** How long the caller waits for a task a worker took before it calls that worker lost. */
 const STALL_MS = 10_000;
 
@@ -94,7 +97,8 @@ function workerMain(take: typeof takeTasks): void {
       return;
     }
     port.postMessage({ type: 'ready' });
-    const [GENERATION, LEFT, FAILED, STOP, MESSAGE, MESSAGE_UNITS, COUNT] = data.slots;
+    const slots: number[] = data.slots;
+    const GENERATION = slots[0]!, LEFT = slots[1]!, FAILED = slots[2]!, STOP = slots[3]!, MESSAGE = slots[4]!, MESSAGE_UNITS = slots[5]!, COUNT = slots[6]!;
     const takeSlots: number[] = data.takeSlots;
     const spinMs: number = data.spinMs, self: number = data.index, threads: number = data.threads;
     let seen = Atomics.load(ctl, GENERATION);
@@ -126,65 +130,88 @@ function workerMain(take: typeof takeTasks): void {
 
 /**
  * Runs this thread's share of a job (thread `self` of `threads`) and returns how many tasks it ran:
- * its own group of tasks first, in order, then what is left of the others' groups. A thread takes
- * another's task only once that thread has claimed nothing for twice as long as this one's own
- * tasks took on average (PATIENCE_MS where it had none, or where the other has not started: its
- * group's first task still unclaimed, as when it sleeps and the engine is slow to wake it): a
- * thread that is running normally
- * keeps its group, so the next op, cut the same way, finds the data in its cache, while a thread
- * descheduled or asleep (or gone: `patient` false) does not hold the job up. Taking work at once
- * moved a task or two of a LeNet training step between the cores in every step, and each such move
- * cost its lines a trip between the cores in the ops after it (up to 40 us a job where the two
- * vCPUs sit on different dies). Self-contained (the worker gets it as source): its constants come
- * in `slots`, results not finite are ORed into the FLAGS word, and a task that throws is passed
- * to `failed` and counted as run.
+ * its own group of tasks first, in order, then what is left of the others' groups. It takes from
+ * another thread's group only once that group's claim word has not moved for twice as long as this
+ * thread's own tasks took on average, and at least PATIENCE_MS (PATIENCE_MS alone where it had no
+ * tasks of its own, or where the other thread has not claimed its group's first task: asleep, or
+ * not yet scheduled); from a group that stays still it then takes one task after another. A
+ * thread running normally keeps its group, so the next op, cut the same way, finds the data in
+ * its cache, while a thread descheduled, asleep or held up by a long task (or gone: `patient`
+ * false, which takes at once) does not hold the job up. Taking work at once moved a task or two
+ * of a LeNet training step between the cores in every step, and their lines with them. It looks
+ * at the other groups about once a microsecond, since each look pulls the line the owner claims
+ * on across from its core. Self-contained (the worker gets it as source: no destructuring, which
+ * a compiler may lower to a helper of the module's): its constants come in `slots`, a result not
+ * finite is ORed into the FLAGS word, and a task that throws is passed to `failed` and counted as
+ * run. Exported for the tests.
  */
-function takeTasks(ctl: Int32Array, tasks: Float64Array, fns: Kernel[], self: number, threads: number, count: number, patient: boolean,
-  slots: number[], failed: (task: number, error: unknown) => void): number {
-  const [FLAGS, CLAIMS, LINE, CLAIM_SHIFT, CLAIM_MASK, TASK_SLOTS, PATIENCE_MS] = slots as [number, number, number, number, number, number, number];
-  let done = 0, patience = PATIENCE_MS;
-  for (let k = 0; k < threads; k++) {
-    const claim = CLAIMS + ((self + k) % threads) * LINE;
-    const started = performance.now();
-    // the group's first task: while it is unclaimed, its owner has not started (asleep, or not yet scheduled)
-    const first = Math.floor((count * ((self + k) % threads)) / threads);
-    let seen = -1, since = 0;
-    for (;;) {
-      if (k > 0 && patient) {
-        // another thread's group: wait while its owner keeps claiming
-        const word = Atomics.load(ctl, claim);
-        if ((word & CLAIM_MASK) >= word >>> CLAIM_SHIFT) break;
-        const now = performance.now();
-        if (word !== seen) {
-          seen = word;
-          since = now;
-          continue;
+export function takeTasks(ctl: Int32Array, tasks: Float64Array, fns: Kernel[], self: number, threads: number, count: number, patient: boolean,
+  slots: readonly number[], failed: (task: number, error: unknown) => void): number {
+  const FLAGS = slots[0]!, CLAIMS = slots[1]!, LINE = slots[2]!, CLAIM_SHIFT = slots[3]!, CLAIM_MASK = slots[4]!;
+  const TASK_SLOTS = slots[5]!, PATIENCE_MS = slots[6]!, LOOK_MS = slots[7]!;
+  const FINISHED = -2;
+  // per group: its claim word as last seen (FINISHED: no task left), since when, and how long it may
+  // stay so before this thread takes from it (decided when the word was seen to move: the owner
+  // had not started, or it had)
+  const seen: number[] = new Array(threads).fill(-1), since: number[] = new Array(threads).fill(0);
+  const wait: number[] = new Array(threads).fill(0);
+  const started = performance.now();
+  let done = 0, patience = PATIENCE_MS, left = threads, from = self, lastLook = -Infinity;
+  while (left > 0) {
+    if (from < 0) {
+      // own group done: find a group to take from
+      const now = performance.now();
+      if (patient && now - lastLook < LOOK_MS) continue;
+      lastLook = now;
+      for (let k = 1; k < threads && from < 0; k++) {
+        const t = (self + k) % threads;
+        if (seen[t] === FINISHED) continue;
+        const word = Atomics.load(ctl, CLAIMS + t * LINE);
+        if ((word & CLAIM_MASK) >= word >>> CLAIM_SHIFT) {
+          seen[t] = FINISHED;
+          left--;
+        } else if (!patient) {
+          from = t;
+        } else if (word !== seen[t]) {
+          seen[t] = word;
+          since[t] = now;
+          wait[t] = (word & CLAIM_MASK) === Math.floor((count * t) / threads) ? PATIENCE_MS : patience;
+        } else if (now - since[t]! >= wait[t]!) {
+          from = t;
         }
-        if (now - since < ((word & CLAIM_MASK) === first ? PATIENCE_MS : patience)) continue;
       }
-      const word = Atomics.add(ctl, claim, 1);
-      // the word as this claim left it: where the owner still claims nothing, the next is taken at once
-      seen = word + 1;
-      const i = word & CLAIM_MASK;
-      if (i >= word >>> CLAIM_SHIFT) break;
-      const at = i * TASK_SLOTS;
-      try {
-        const argc = tasks[at + 1]!;
-        const args: number[] = new Array(argc);
-        for (let a = 0; a < argc; a++) args[a] = tasks[at + 2 + a]!;
-        if (fns[tasks[at]!]!.apply(null, args)) Atomics.or(ctl, FLAGS, 1);
-      } catch (e) {
-        failed(i, e);
-      }
-      done++;
+      if (from < 0) continue;
     }
-    if (k === 0 && done > 0) patience = Math.max(PATIENCE_MS, (2 * (performance.now() - started)) / done);
+    const word = Atomics.add(ctl, CLAIMS + from * LINE, 1);
+    const i = word & CLAIM_MASK;
+    if (i >= word >>> CLAIM_SHIFT) {
+      if (from === self && done > 0) patience = Math.max(PATIENCE_MS, (2 * (performance.now() - started)) / done);
+      seen[from] = FINISHED;
+      left--;
+      from = -1;
+      continue;
+    }
+    const at = i * TASK_SLOTS;
+    try {
+      const argc = tasks[at + 1]!;
+      const args: number[] = new Array(argc);
+      for (let a = 0; a < argc; a++) args[a] = tasks[at + 2 + a]!;
+      if (fns[tasks[at]!]!.apply(null, args)) Atomics.or(ctl, FLAGS, 1);
+    } catch (e) {
+      failed(i, e);
+    }
+    done++;
+    if (from !== self) {
+      // the word as this claim left it: while its owner claims nothing more, the next is taken at once
+      seen[from] = word + 1;
+      from = -1;
+    }
   }
   return done;
 }
 
-/** takeTasks' constants. */
-const TAKE_SLOTS = [FLAGS, CLAIMS, LINE, CLAIM_SHIFT, CLAIM_MASK, TASK_SLOTS, PATIENCE_MS];
+/** takeTasks' constants. Exported for the tests. */
+export const TAKE_SLOTS: readonly number[] = [FLAGS, CLAIMS, LINE, CLAIM_SHIFT, CLAIM_MASK, TASK_SLOTS, PATIENCE_MS, LOOK_MS];
 
 const WORKER_SOURCE = `(${workerMain.toString()})(${takeTasks.toString()});`;
 

@@ -145,6 +145,14 @@ function exactMax<T>(p: usize, xRow: usize, pix: usize, fH: i32, fW: i32): v128 
           v128.store(o + <usize>c * sz, r);
           if (!MAX) all = v128.add<T>(all, r);
         }
+        // a tail of channels, where there is a whole vector of them: the last L channels as one
+        // vector, which computes the ones before the tail again, to the same bits
+        if (c < C && C >= L) {
+          const r = window1<T>(MAX, win + <usize>(C - L) * sz, xRow, pix, fH, fW, count);
+          v128.store(o + <usize>(C - L) * sz, r);
+          if (!MAX) all = v128.add<T>(all, r);
+          c = C;
+        }
         for (; c < C; c++) {
           const r = window0<T>(MAX, win + <usize>c * sz, xRow, pix, fH, fW);
           store<T>(o + <usize>c * sz, r);
@@ -289,8 +297,10 @@ function max3s2<T>(x: usize, out: usize, m: i32, H: i32, W: i32, C: i32, nH: i32
       let c = 0;
       for (; c + 4 * L <= C; c += 4 * L) s = v128.add<T>(s, slide3s2x4<T>(r0 + <usize>c * sz, xRow, pix, nW, o + <usize>c * sz));
       for (; c + L <= C; c += L) s = v128.add<T>(s, slide3s2<T>(r0 + <usize>c * sz, xRow, pix, nW, o + <usize>c * sz));
-      // the scalar tail is exact already (max<T> propagates NaN)
-      if (c < C) exactRow3s2<T>(r0, xRow, pix, c, C, nW, o);
+      // a tail of channels: the last L as one vector (the ones before it again, to the same bits);
+      // fewer channels than a vector, one by one (exact already: max<T> propagates NaN)
+      if (c < C && C >= L) s = v128.add<T>(s, slide3s2<T>(r0 + <usize>(C - L) * sz, xRow, pix, nW, o + <usize>(C - L) * sz));
+      else if (c < C) exactRow3s2<T>(r0, xRow, pix, c, C, nW, o);
       const unordered = v128.any_true(v128.ne<T>(s, s));
       if (unordered || carried) exactRow3s2<T>(r0, xRow, pix, 0, C, nW, o);
       carried = unordered;
@@ -412,6 +422,13 @@ export function poolForward<T>(
         for (; c + L <= C; c += L) {
           const off = <usize>c * sz;
           all = v128.add<T>(all, route1<T>(MAX, FIRST, EXACT, x, dx, win + off, xRow, pix, fH, fW, kLo, kHi, v128.load(g + off), count));
+        }
+        // where each value of dx is written once (not added to), a tail of channels is the last L
+        // as one vector, which writes the ones before the tail again, to the same bits
+        if (EXACT && c < C && C >= L) {
+          const off = <usize>(C - L) * sz;
+          all = v128.add<T>(all, route1<T>(MAX, FIRST, EXACT, x, dx, win + off, xRow, pix, fH, fW, kLo, kHi, v128.load(g + off), count));
+          c = C;
         }
         for (; c < C; c++) {
           const p = win + <usize>c * sz;

@@ -380,6 +380,13 @@ export function poolForward<T>(
   return stored;
 }
 
+/** All ones in the lanes from `k` on, zeros below (lanes of T's width). */
+// @ts-ignore: decorator
+@inline function lanesFrom<T>(k: i32): v128 {
+  if (sizeof<T>() == 4) return v128.ge<i32>(i32x4(0, 1, 2, 3), i32x4.splat(k));
+  return v128.ge<i64>(i64x2(0, 1), i64x2.splat(<i64>k));
+}
+
 /** The first output row whose windows (fH rows, stride sH) reach input row r0. */
 // @ts-ignore: decorator
 @inline function firstWindowRow(r0: i32, fH: i32, sH: i32): i32 {
@@ -423,11 +430,14 @@ export function poolForward<T>(
           const off = <usize>c * sz;
           all = v128.add<T>(all, route1<T>(MAX, FIRST, EXACT, x, dx, win + off, xRow, pix, fH, fW, kLo, kHi, v128.load(g + off), count));
         }
-        // where each value of dx is written once (not added to), a tail of channels is the last L
-        // as one vector, which writes the ones before the tail again, to the same bits
-        if (EXACT && c < C && C >= L) {
+        // a tail of channels: the last L as one vector. Where each value of dx is written once, it
+        // writes the channels before the tail again, to the same bits; where windows add to dx, those
+        // channels' gradient is taken as +0, and adding +0 leaves what dx holds (never -0: it starts
+        // at +0, and +0 + -0 is +0)
+        if (c < C && C >= L) {
           const off = <usize>(C - L) * sz;
-          all = v128.add<T>(all, route1<T>(MAX, FIRST, EXACT, x, dx, win + off, xRow, pix, fH, fW, kLo, kHi, v128.load(g + off), count));
+          const gTail = EXACT ? v128.load(g + off) : v128.and(v128.load(g + off), lanesFrom<T>(c - (C - L)));
+          all = v128.add<T>(all, route1<T>(MAX, FIRST, EXACT, x, dx, win + off, xRow, pix, fH, fW, kLo, kHi, gTail, count));
           c = C;
         }
         for (; c < C; c++) {

@@ -312,16 +312,25 @@ describe('options and features', () => {
 });
 
 describe('the pool', () => {
+  type Fill = (p: number, n: number, value: number) => void;
+  /** Runs `body` with a pool of `threads` over a shared memory of `pages` pages (its maximum `maximum`), disposed afterwards. */
+  async function withPool(threads: number, pages: number, maximum: number, body: (pool: ThreadPool, memory: WebAssembly.Memory, fill: Fill) => void): Promise<void> {
+    const memory = new WebAssembly.Memory({ initial: pages, maximum, shared: true });
+    const module = await compile('simd', true);
+    const exports = await instantiate(module, memory);
+    const pool = await ThreadPool.start(module, memory, exports, threads);
+    try {
+      expect(pool.size).toBe(threads);
+      body(pool, memory, exports.f32_fill as Fill);
+    } finally {
+      pool.dispose();
+    }
+  }
+
   it('deals every task of every job exactly once, and a job is done when run returns: thousands of jobs back to back', async () => {
     // each task fills its own 16 floats with the job's number; a task run late, or not at all,
     // leaves another number there when run() returns
-    const memory = new WebAssembly.Memory({ initial: 1, maximum: 2, shared: true });
-    const module = await compile('simd', true);
-    const exports = await instantiate(module, memory);
-    const pool = await ThreadPool.start(module, memory, exports, 3);
-    try {
-      expect(pool.size).toBe(3);
-      const fill = exports.f32_fill as (p: number, n: number, value: number) => void;
+    await withPool(3, 1, 2, (pool, memory, fill) => {
       const base = 4096, slots = new Float32Array(memory.buffer, base, 16 * 16);
       for (let job = 1; job <= 5000; job++) {
         const count = 1 + (job % 16);
@@ -332,9 +341,7 @@ describe('the pool', () => {
           if (slots[i] !== job) expect.fail(`job ${job} of ${count} tasks: element ${i} is ${slots[i]}`);
         }
       }
-    } finally {
-      pool.dispose();
-    }
+    });
   });
 
   it('a thread held up by a long task gives up the rest of its group: the caller takes them', async () => {
@@ -342,13 +349,7 @@ describe('the pool', () => {
     // group is 4 small fills. Whoever claims the long fill, the caller ends up running more tasks
     // than its own 4; without taking from a thread that has stopped claiming, it would run 4 in
     // every job (a caller descheduled for the whole long fill may run 4 in one: five jobs, one suffices)
-    const memory = new WebAssembly.Memory({ initial: 600, maximum: 600, shared: true });
-    const module = await compile('simd', true);
-    const exports = await instantiate(module, memory);
-    const pool = await ThreadPool.start(module, memory, exports, 2);
-    try {
-      expect(pool.size).toBe(2);
-      const fill = exports.f32_fill as (p: number, n: number, value: number) => void;
+    await withPool(2, 600, 600, (pool, memory, fill) => {
       const base = 4096, small = new Float32Array(memory.buffer, base, 8 * 16), long = base + 8 * 64, longCount = 8 << 20;
       const callerTasks: number[] = [];
       for (let job = 1; job <= 5; job++) {
@@ -363,18 +364,11 @@ describe('the pool', () => {
         expect(tail.every((v) => v === job), `job ${job}: the long fill`).toBe(true);
       }
       expect(Math.max(...callerTasks), `tasks the caller ran in each job: ${callerTasks}`).toBeGreaterThan(4);
-    } finally {
-      pool.dispose();
-    }
+    });
   });
 
   it('a task that throws: on the caller its error, on a worker a CnnThreadError naming the task; the next job runs', async () => {
-    const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
-    const module = await compile('simd', true);
-    const exports = await instantiate(module, memory);
-    const pool = await ThreadPool.start(module, memory, exports, 2);
-    try {
-      const fill = exports.f32_fill as (p: number, n: number, value: number) => void;
+    await withPool(2, 1, 1, (pool, memory, fill) => {
       const outside = 2 * 65536; // past the one page: the fill traps
       // task 0 is the caller's own (its group is [0, 2)); task 3 the worker's (a caller that found
       // the worker stalled may take it, and then throws the trap itself)
@@ -388,9 +382,7 @@ describe('the pool', () => {
       expect(pool.run('test')).toBe(0);
       expect(new Float32Array(memory.buffer, 4096, 64).every((v) => v === 7)).toBe(true);
       expect(pool.size).toBe(2);
-    } finally {
-      pool.dispose();
-    }
+    });
   });
 });
 

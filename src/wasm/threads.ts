@@ -64,8 +64,9 @@ const CALLER_SPIN_MS = 1;
 const WORKER_SPIN_MS = 2;
 
 /**
- * How long a thread that has run its own tasks waits, at least, for another that has claimed none
- * of its own, before it takes them (takeTasks).
+ * The least time a thread that has run its own tasks lets another's claim word stand still before
+ * it takes from that group, and the whole wait where that thread has not claimed its first task or
+ * this one had none of its own (takeTasks).
  */
 const PATIENCE_MS = 0.005;
 

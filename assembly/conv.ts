@@ -120,18 +120,23 @@ export function packBias<T>(b: usize, out: usize, N: i32): void {
 // fit one vector: small channel counts, or the last block of a count that is not a multiple of
 // NR, which would otherwise multiply a vector of zeros). xi points at pixel i's window, whose
 // kernel rows are xRowBytes apart, each rowElems contiguous elements; zi at pixel i's output.
+// Only kernel rows [khFirst, khEnd) and elements [eFirst, eEnd) of each are summed: the rest of
+// every window of the tile reads zeros (the input gradient's zero border), whose products add
+// nothing (below).
 // @ts-ignore: decorator
 @inline function convTile4<T>(
-  WIDE: bool, x0: usize, x1: usize, x2: usize, x3: usize, xRowBytes: usize, fH: i32, rowElems: i32,
-  w: usize, bias: usize, z0: usize, z1: usize, z2: usize, z3: usize, valid: i32, relu: bool,
+  WIDE: bool, x0: usize, x1: usize, x2: usize, x3: usize, xRowBytes: usize, khFirst: i32, khEnd: i32, rowElems: i32, eFirst: i32, eEnd: i32,
+  wBlock: usize, bias: usize, z0: usize, z1: usize, z2: usize, z3: usize, valid: i32, relu: bool,
 ): v128 {
   const sz = <usize>sizeof<T>();
   let c00 = v128.load(bias), c01 = v128.load(bias, 16);
   let c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01;
-  for (let kh = 0; kh < fH; kh++) {
+  for (let kh = khFirst; kh < khEnd; kh++) {
     const row = <usize>kh * xRowBytes;
-    const end = row + <usize>rowElems * sz;
-    for (let o = row; o < end; o += sz) {
+    const end = row + <usize>eEnd * sz;
+    // the packed taps of this row from element eFirst on, 32 bytes each
+    let w = wBlock + (<usize>kh * <usize>rowElems + <usize>eFirst) * 32;
+    for (let o = row + <usize>eFirst * sz; o < end; o += sz) {
       const w0 = v128.load(w);
       const a0 = v128.load_splat<T>(x0 + o);
       const a1 = v128.load_splat<T>(x1 + o);
@@ -188,7 +193,27 @@ export function conv2dForward<T>(
   m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32,
   nH: i32, nW: i32, N: i32, zPixBytes: usize, zRowBytes: usize, zImageBytes: usize, relu: bool,
 ): i32 {
-  return convolve<T>(false, x, packedW, packedB, z, m, H, W, C, fH, fW, sH, sW, nH, nW, N, zPixBytes, zRowBytes, zImageBytes, relu);
+  return convolve<T>(false, false, x, packedW, packedB, z, m, H, W, C, fH, fW, sH, sW, nH, nW, N, zPixBytes, zRowBytes, zImageBytes, relu, 0, H, 0, W);
+}
+
+/**
+ * conv2dForward at stride 1 with no activation, for one stride class of the input gradient (x is dZ
+ * in a zero border, the filter its class's taps rotated, the bias packed zeros): only rows
+ * [rowFirst, rowEnd) and columns [colFirst, colEnd) of each image of x (counted from x) hold dZ, the
+ * rest is zero border, and a tile of 4 pixels skips the kernel rows and window columns where all
+ * four read border. For a 'valid' layer's small maps that is much of the work (5x5 filter, 10x10
+ * dZ: 49% of the taps read border). Skipping them leaves every value's bits as they were: a sum
+ * that starts at +0 (the bias) is never -0 in round-to-nearest, and adding +0 or -0 (a zero
+ * times a finite tap) leaves any other value as it is; a tap that is not finite makes some value of
+ * the output not finite either way, which the caller then recomputes.
+ * REQUIRES: as conv2dForward, with sH = sW = 1.
+ */
+export function conv2dBackwardInput<T>(
+  x: usize, packedW: usize, packedB: usize, z: usize,
+  m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, nH: i32, nW: i32, N: i32,
+  zPixBytes: usize, zRowBytes: usize, zImageBytes: usize, rowFirst: i32, rowEnd: i32, colFirst: i32, colEnd: i32,
+): i32 {
+  return convolve<T>(false, true, x, packedW, packedB, z, m, H, W, C, fH, fW, 1, 1, nH, nW, N, zPixBytes, zRowBytes, zImageBytes, false, rowFirst, rowEnd, colFirst, colEnd);
 }
 
 /** Bytes of packed filter that conv2dForward keeps in cache while all pixels pass (half of a 1 MiB L2). */
@@ -303,19 +328,22 @@ export function conv2dForwardDot<T>(
   m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32,
   nH: i32, nW: i32, N: i32, zPixBytes: usize, zRowBytes: usize, zImageBytes: usize, relu: bool,
 ): i32 {
-  return convolve<T>(true, x, packedW, packedB, z, m, H, W, C, fH, fW, sH, sW, nH, nW, N, zPixBytes, zRowBytes, zImageBytes, relu);
+  return convolve<T>(true, false, x, packedW, packedB, z, m, H, W, C, fH, fW, sH, sW, nH, nW, N, zPixBytes, zRowBytes, zImageBytes, relu, 0, H, 0, W);
 }
 
 /**
  * The loop nest of conv2dForward (DOT false: NR-channel blocks of the GEMM micro-kernel, taken in
  * chunks of FILTER_CHUNK_BYTES of packed filter) and conv2dForwardDot (DOT true: dot products, two
- * channels per tile). Both hand out output pixels 4 at a time in (n, oh, ow) order.
+ * channels per tile). Both hand out output pixels 4 at a time in (n, oh, ow) order. SKIP (the
+ * input gradient's conv2dBackwardInput, GEMM only): a tile sums only the taps that read inside rows
+ * [rowFirst, rowEnd) and columns [colFirst, colEnd) of x's images for one of its pixels.
  */
 // @ts-ignore: decorator
 @inline function convolve<T>(
-  DOT: bool, x: usize, packedW: usize, packedB: usize, z: usize,
+  DOT: bool, SKIP: bool, x: usize, packedW: usize, packedB: usize, z: usize,
   m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32,
   nH: i32, nW: i32, N: i32, zPixBytes: usize, zRowBytes: usize, zImageBytes: usize, relu: bool,
+  rowFirst: i32, rowEnd: i32, colFirst: i32, colEnd: i32,
 ): i32 {
   const sz = <usize>sizeof<T>();
   const nr = NR<T>();
@@ -342,14 +370,23 @@ export function conv2dForwardDot<T>(
     let left = m * nH * nW;
     while (left > 0) {
       // 4 pixels' window and output addresses; past the last pixel, repeat it
-      const x0 = xi, z0 = zi;
+      const x0 = xi, z0 = zi, oh0 = oh, ow0 = ow;
       if (left > 1) { left--; if (++ow < nW) { xi += xPixStep; zi += zPixBytes; } else { ow = 0; if (++oh < nH) { xRow += xRowStep; zRow += zRowBytes; } else { oh = 0; xImage += xImageBytes; zImage += zImageBytes; xRow = xImage; zRow = zImage; } xi = xRow; zi = zRow; } }
-      const x1 = xi, z1 = zi;
+      const x1 = xi, z1 = zi, oh1 = oh, ow1 = ow;
       if (left > 1) { left--; if (++ow < nW) { xi += xPixStep; zi += zPixBytes; } else { ow = 0; if (++oh < nH) { xRow += xRowStep; zRow += zRowBytes; } else { oh = 0; xImage += xImageBytes; zImage += zImageBytes; xRow = xImage; zRow = zImage; } xi = xRow; zi = zRow; } }
-      const x2 = xi, z2 = zi;
+      const x2 = xi, z2 = zi, oh2 = oh, ow2 = ow;
       if (left > 1) { left--; if (++ow < nW) { xi += xPixStep; zi += zPixBytes; } else { ow = 0; if (++oh < nH) { xRow += xRowStep; zRow += zRowBytes; } else { oh = 0; xImage += xImageBytes; zImage += zImageBytes; xRow = xImage; zRow = zImage; } xi = xRow; zi = zRow; } }
-      const x3 = xi, z3 = zi;
+      const x3 = xi, z3 = zi, oh3 = oh, ow3 = ow;
       if (left > 1) { left--; if (++ow < nW) { xi += xPixStep; zi += zPixBytes; } else { ow = 0; if (++oh < nH) { xRow += xRowStep; zRow += zRowBytes; } else { oh = 0; xImage += xImageBytes; zImage += zImageBytes; xRow = xImage; zRow = zImage; } xi = xRow; zi = zRow; } } else { left = 0; }
+      // SKIP: only the kernel rows and window-row elements that read input inside [rowFirst, rowEnd)
+      // x [colFirst, colEnd) for some pixel of the tile (the rest is zero border); else all of them
+      let khFirst = 0, khEnd = fH, eFirst = 0, eEnd = rowElems;
+      if (SKIP) {
+        const ohMin = min(min(oh0, oh1), min(oh2, oh3)), ohMax = max(max(oh0, oh1), max(oh2, oh3));
+        const owMin = min(min(ow0, ow1), min(ow2, ow3)), owMax = max(max(ow0, ow1), max(ow2, ow3));
+        khFirst = max(0, rowFirst - ohMax * sH); khEnd = min(fH, rowEnd - ohMin * sH);
+        eFirst = max(0, colFirst - owMax * sW) * C; eEnd = min(fW, colEnd - owMin * sW) * C;
+      }
       if (DOT) {
         let n = 0;
         for (; n + 2 <= N; n += 2) {
@@ -368,10 +405,10 @@ export function conv2dForwardDot<T>(
           const off = <usize>n0 * sz;
           const valid = min(nr, N - n0);
           if (valid > LANES<T>()) {
-            all = v128.add<T>(all, convTile4<T>(true, x0, x1, x2, x3, xRowBytes, fH, rowElems, packedW + <usize>blk * blockBytes, packedB + off,
+            all = v128.add<T>(all, convTile4<T>(true, x0, x1, x2, x3, xRowBytes, khFirst, khEnd, rowElems, eFirst, eEnd, packedW + <usize>blk * blockBytes, packedB + off,
                          z0 + off, z1 + off, z2 + off, z3 + off, valid, relu));
           } else {
-            all = v128.add<T>(all, convTile4<T>(false, x0, x1, x2, x3, xRowBytes, fH, rowElems, packedW + <usize>blk * blockBytes, packedB + off,
+            all = v128.add<T>(all, convTile4<T>(false, x0, x1, x2, x3, xRowBytes, khFirst, khEnd, rowElems, eFirst, eEnd, packedW + <usize>blk * blockBytes, packedB + off,
                          z0 + off, z1 + off, z2 + off, z3 + off, valid, relu));
           }
         }

@@ -1,7 +1,7 @@
 // The module's exports: each generic kernel instantiated for f32 and f64, named dtype_op.
 // Every export takes byte offsets into the imported memory and plain sizes; none allocates.
 import { zeroPad, packBlocks, gatherPixels } from "./bytes";
-import { packFilter, packFilterRows, packBias, conv2dForward, conv2dForwardDot, conv2dBackwardFilter, conv2dBackwardFilterRows, biasGradient, dot } from "./conv";
+import { packFilter, packFilterRows, packBias, conv2dForward, conv2dForwardDot, conv2dBackwardInput, conv2dBackwardFilter, conv2dBackwardFilterRows, biasGradient, dot } from "./conv";
 import { poolForward, poolBackward, maskFromWindow } from "./pool";
 import { fill, relu, reluBackward, findNonFinite, sumPieces } from "./elementwise";
 import { softmax, softmaxCrossEntropy, expNonPositive } from "./loss";
@@ -27,6 +27,9 @@ export function f64_conv2d_forward(x: usize, pw: usize, pb: usize, z: usize, m: 
 
 export function f32_conv2d_forward_dot(x: usize, pw: usize, pb: usize, z: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, zPixBytes: usize, zRowBytes: usize, zImageBytes: usize, relu: bool): i32 { return conv2dForwardDot<f32>(x, pw, pb, z, m, H, W, C, fH, fW, sH, sW, nH, nW, N, zPixBytes, zRowBytes, zImageBytes, relu); }
 export function f64_conv2d_forward_dot(x: usize, pw: usize, pb: usize, z: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, zPixBytes: usize, zRowBytes: usize, zImageBytes: usize, relu: bool): i32 { return conv2dForwardDot<f64>(x, pw, pb, z, m, H, W, C, fH, fW, sH, sW, nH, nW, N, zPixBytes, zRowBytes, zImageBytes, relu); }
+
+export function f32_conv2d_backward_input(x: usize, pw: usize, pb: usize, z: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, nH: i32, nW: i32, N: i32, zPixBytes: usize, zRowBytes: usize, zImageBytes: usize, rowFirst: i32, rowEnd: i32, colFirst: i32, colEnd: i32): i32 { return conv2dBackwardInput<f32>(x, pw, pb, z, m, H, W, C, fH, fW, nH, nW, N, zPixBytes, zRowBytes, zImageBytes, rowFirst, rowEnd, colFirst, colEnd); }
+export function f64_conv2d_backward_input(x: usize, pw: usize, pb: usize, z: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, nH: i32, nW: i32, N: i32, zPixBytes: usize, zRowBytes: usize, zImageBytes: usize, rowFirst: i32, rowEnd: i32, colFirst: i32, colEnd: i32): i32 { return conv2dBackwardInput<f64>(x, pw, pb, z, m, H, W, C, fH, fW, nH, nW, N, zPixBytes, zRowBytes, zImageBytes, rowFirst, rowEnd, colFirst, colEnd); }
 
 export function f32_conv2d_backward_filter(x: usize, dzb: usize, dw: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, first: i32, last: i32, rowFirst: i32, rowLast: i32, pixBytes: usize, blockBytes: usize): void { conv2dBackwardFilter<f32>(x, dzb, dw, m, H, W, C, fH, fW, sH, sW, nH, nW, N, first, last, rowFirst, rowLast, pixBytes, blockBytes); }
 export function f64_conv2d_backward_filter(x: usize, dzb: usize, dw: usize, m: i32, H: i32, W: i32, C: i32, fH: i32, fW: i32, sH: i32, sW: i32, nH: i32, nW: i32, N: i32, first: i32, last: i32, rowFirst: i32, rowLast: i32, pixBytes: usize, blockBytes: usize): void { conv2dBackwardFilter<f64>(x, dzb, dw, m, H, W, C, fH, fW, sH, sW, nH, nW, N, first, last, rowFirst, rowLast, pixBytes, blockBytes); }

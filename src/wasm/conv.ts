@@ -388,14 +388,29 @@ function inputGradient(rt: WasmRuntime, op: string, g: ConvGeometry, dZ: TensorP
       x: dzp + ((topH + c.h.dzStart) * Wz + (topW + c.w.dzStart)) * g.N * sz,
       z: off(dA) + (c.h.outStart * g.W + c.w.outStart) * pix,
     });
+    // one class's convolution over `rows` x `cols` of its pixels from (r0, c0) on, of `channels`
+    // channels. Where its windows reach into dzp's zero border, the GEMM kernel is told which rows
+    // and columns hold dZ, and skips the taps that read only border; else (and for the
+    // dot-product kernel) the plain convolution, which reads the border's zeros
+    const convolveClass = (add: AddTask, c: (typeof calls)[number], x: number, packed: number, bias: number, z: number,
+      m: number, r0: number, rows: number, c0: number, cols: number, channels: number) => {
+      const { h, w } = c, zPix = g.sW * pix, zRow = g.sH * g.W * pix, zImage = g.H * g.W * pix;
+      const rowFirst = -h.dzStart - r0, rowEnd = g.nH - h.dzStart - r0, colFirst = -w.dzStart - c0, colEnd = g.nW - w.dzStart - c0;
+      const border = rowFirst > 0 || rowEnd < rows - 1 + h.taps || colFirst > 0 || colEnd < cols - 1 + w.taps;
+      if (c.conv === k.conv2d_forward && border) {
+        add(k.conv2d_backward_input, x, packed, bias, z, m, Hz, Wz, g.N, h.taps, w.taps, rows, cols, channels, zPix, zRow, zImage,
+          rowFirst, rowEnd, colFirst, colEnd);
+      } else {
+        add(c.conv, x, packed, bias, z, m, Hz, Wz, g.N, h.taps, w.taps, 1, 1, rows, cols, channels, zPix, zRow, zImage, 0);
+      }
+    };
     flagged = rt.job(op, parts, (add) => {
       if (byChannels) {
         for (const c of calls) {
           const { x, z } = starts(c), { h, w } = c;
           const blockBytes = h.taps * w.taps * g.N * nr * sz;
-          splitElements(parts, blocks, 1, (b0, count) =>
-            add(c.conv, x, c.packed + b0 * blockBytes, pb + b0 * nr * sz, z + b0 * nr * sz, g.m, Hz, Wz, g.N, h.taps, w.taps, 1, 1, h.count, w.count,
-              Math.min(g.C - b0 * nr, count * nr), g.sW * pix, g.sH * g.W * pix, g.H * g.W * pix, 0));
+          splitElements(parts, blocks, 1, (b0, count) => convolveClass(add, c, x, c.packed + b0 * blockBytes, pb + b0 * nr * sz, z + b0 * nr * sz,
+            g.m, 0, h.count, 0, w.count, Math.min(g.C - b0 * nr, count * nr)));
         }
         return;
       }
@@ -412,8 +427,8 @@ function inputGradient(rt: WasmRuntime, op: string, g: ConvGeometry, dZ: TensorP
           const kr0 = first(h.outStart, g.sH, r0), kr1 = Math.min(h.count, first(h.outStart, g.sH, r1));
           const kc0 = first(w.outStart, g.sW, c0), kc1 = Math.min(w.count, first(w.outStart, g.sW, c1));
           if (kr1 <= kr0 || kc1 <= kc0) continue;
-          add(c.conv, x + ((n0 * Hz + kr0) * Wz + kc0) * g.N * sz, c.packed, pb, z + ((n0 * g.H + kr0 * g.sH) * g.W + kc0 * g.sW) * pix,
-            count, Hz, Wz, g.N, h.taps, w.taps, 1, 1, kr1 - kr0, kc1 - kc0, g.C, g.sW * pix, g.sH * g.W * pix, g.H * g.W * pix, 0);
+          convolveClass(add, c, x + ((n0 * Hz + kr0) * Wz + kc0) * g.N * sz, c.packed, pb, z + ((n0 * g.H + kr0 * g.sH) * g.W + kc0 * g.sW) * pix,
+            count, kr0, kr1 - kr0, kc0, kc1 - kc0, g.C);
         }
       });
     });

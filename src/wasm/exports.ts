@@ -9,6 +9,8 @@ export interface DTypeExports {
   pack_bias(b: number, out: number, N: number): void;
   conv2d_forward(x: number, pw: number, pb: number, z: number, m: number, H: number, W: number, C: number, fH: number, fW: number, sH: number, sW: number, nH: number, nW: number, N: number, zPixBytes: number, zRowBytes: number, zImageBytes: number, relu: number): number;
   conv2d_forward_dot(x: number, pw: number, pb: number, z: number, m: number, H: number, W: number, C: number, fH: number, fW: number, sH: number, sW: number, nH: number, nW: number, N: number, zPixBytes: number, zRowBytes: number, zImageBytes: number, relu: number): number;
+  /** conv2d_forward at stride 1, no activation, where only rows [rowFirst, rowEnd) and columns [colFirst, colEnd) of each image of x (counted from x) may be other than zero: tiles skip the taps that read only zeros there (the input gradient's classes). */
+  conv2d_backward_input(x: number, pw: number, pb: number, z: number, m: number, H: number, W: number, C: number, fH: number, fW: number, nH: number, nW: number, N: number, zPixBytes: number, zRowBytes: number, zImageBytes: number, rowFirst: number, rowEnd: number, colFirst: number, colEnd: number): number;
   /** Tiles [first, last) of the filter gradient, numbered ((cb * NB + nb) * fH + kh) * fW + kw (blocks of 4 input channels, output channel blocks of NR, taps), summed over output rows [rowFirst, rowLast) of the m * nH; x's pixels pixBytes apart and its channel blocks blockBytes apart (the input as it lies, or packed in channel blocks). */
   conv2d_backward_filter(x: number, dzb: number, dw: number, m: number, H: number, W: number, C: number, fH: number, fW: number, sH: number, sW: number, nH: number, nW: number, N: number, first: number, last: number, rowFirst: number, rowLast: number, pixBytes: number, blockBytes: number): void;
   /** Tiles [first, last) of the filter gradient of a layer of C < 4 input channels from its unpacked input, numbered (nb * fH + kh) * JB + jb (output channel blocks, filter rows, blocks of 4 of a window row's fW * C values), summed over output rows [rowFirst, rowLast). */
@@ -56,7 +58,7 @@ export interface KernelExports {
 /** The typed kernels of one element type, looked up once. */
 export function dtypeExports(exports: WebAssembly.Exports, prefix: 'f32' | 'f64'): DTypeExports {
   const names: (keyof DTypeExports)[] = [
-    'pack_filter', 'pack_filter_rows', 'pack_bias', 'conv2d_forward', 'conv2d_forward_dot', 'conv2d_backward_filter', 'conv2d_backward_filter_rows', 'bias_gradient',
+    'pack_filter', 'pack_filter_rows', 'pack_bias', 'conv2d_forward', 'conv2d_forward_dot', 'conv2d_backward_input', 'conv2d_backward_filter', 'conv2d_backward_filter_rows', 'bias_gradient',
     'dot', 'pool_forward', 'pool_backward', 'mask_from_window', 'fill', 'sum_pieces', 'find_nonfinite', 'any_nonfinite', 'relu', 'relu_backward',
     'softmax', 'softmax_cross_entropy', 'exp', 'gemm_small', 'gemm_nt', 'gemm_tn', 'sgd', 'sgd_momentum', 'adam',
   ];

@@ -3,7 +3,8 @@
 // Sizes tile-1, tile, tile+1, 2*tile-1, 2*tile and 2*tile+1 exercise every full tile and every tail.
 import { beforeAll, describe, it } from 'vitest';
 import type { Backend, DType } from '../../src/index.js';
-import { makeBackends } from '../helpers.js';
+import { compile, instantiate } from '../../src/wasm/module.js';
+import { BUILD, expectExact, makeBackends, rng } from '../helpers.js';
 import { compareConv } from './compare.js';
 
 let wasm: Backend, js: Backend;
@@ -82,6 +83,50 @@ describe.each<DType>(['float32', 'float64'])('filter gradient in pieces of the o
   it.each([1, 3, 5, 12])('C = %i', (C) => {
     for (const N of [CHANNEL_TILE[dtype] + 1, 2 * CHANNEL_TILE[dtype] - 1]) {
       compareConv(wasm, js, { m: 3, H: 41, W: 37, C, N, fH: 3, fW: 3, sH: 1, sW: 1, padH: 1, padW: 1, dtype, seed: C * 100 + N });
+    }
+  });
+});
+
+// The input gradient's kernel (conv2dBackwardInput) is told which rows and columns of its zero-
+// bordered dZ hold values, and a tile of 4 pixels skips the taps that read only border there. That
+// must give the bits of summing every tap (conv2dForward over the same memory): a zero times a
+// finite tap adds +0 or -0 to a sum that starts at +0 and so is never -0. Borders from 0 to 4 wide
+// on each side, tiles across rows and images, dZ with zeros and negative zeros inside.
+describe.each<DType>(['float32', 'float64'])('the input gradient skips taps that read only the zero border, %s', (dtype) => {
+  it('same bits as summing every tap, borders 0 to 4 wide, tiles across rows and images', async () => {
+    const memory = new WebAssembly.Memory({ initial: 64 });
+    const k = await instantiate(await compile(BUILD === 'relaxed' ? 'relaxed-simd' : 'simd', false), memory) as Record<string, (...a: number[]) => number>;
+    const p = dtype === 'float32' ? 'f32_' : 'f64_', sz = dtype === 'float32' ? 4 : 8;
+    const rand = rng(dtype === 'float32' ? 5 : 6);
+    const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
+    for (let c = 0; c < 40; c++) {
+      const fH = int(1, 5), fW = int(1, 5), C = int(1, 19), N = int(1, 19), m = int(1, 3);
+      // dZ rows [top, top + h) and columns [left, left + w) of an H x W image; the rest zeros
+      const h = int(1, 9), w = int(1, 9), top = int(0, fH - 1), left = int(0, fW - 1);
+      const H = top + h + int(0, fH - 1), W = left + w + int(0, fW - 1);
+      if (H < fH || W < fW) continue;
+      const nH = H - fH + 1, nW = W - fW + 1;
+      const view = (at: number, n: number) => (dtype === 'float32' ? new Float32Array(memory.buffer, at, n) : new Float64Array(memory.buffer, at, n));
+      const x = 1 << 20, wt = x + m * H * W * C * sz + 64, pw = wt + fH * fW * C * N * sz + 64;
+      const pb = pw + fH * fW * C * (N + 8) * sz + 64, z1 = pb + (N + 8) * sz + 64, z2 = z1 + m * nH * nW * N * sz + 64;
+      const xs = view(x, m * H * W * C);
+      xs.fill(0);
+      for (let n = 0; n < m; n++)
+        for (let r = top; r < top + h; r++)
+          for (let col = left; col < left + w; col++)
+            for (let ch = 0; ch < C; ch++) {
+              const u = rand();
+              xs[((n * H + r) * W + col) * C + ch] = u < 0.1 ? 0 : u < 0.2 ? -0 : u - 0.5;
+            }
+      view(wt, fH * fW * C * N).set(Array.from({ length: fH * fW * C * N }, () => rand() - 0.5));
+      const tap = C * N * sz;
+      k[`${p}pack_filter`]!(wt, pw, fH, fW, C, N, 0, fW * tap, tap, N * sz, sz);
+      k[`${p}pack_bias`]!(0, pb, N);
+      const pix = N * sz, label = `${m}x${H}x${W}x${C} f${fH}x${fW} -> ${N}, values in rows [${top}, ${top + h}), columns [${left}, ${left + w})`;
+      const every = k[`${p}conv2d_forward`]!(x, pw, pb, z1, m, H, W, C, fH, fW, 1, 1, nH, nW, N, pix, nW * pix, nH * nW * pix, 0);
+      const skipping = k[`${p}conv2d_backward_input`]!(x, pw, pb, z2, m, H, W, C, fH, fW, nH, nW, N, pix, nW * pix, nH * nW * pix, top, top + h, left, left + w);
+      expectExact(view(z2, m * nH * nW * N), view(z1, m * nH * nW * N), label);
+      if (skipping !== every) throw new Error(`${label}: flag ${skipping}, summing every tap ${every}`);
     }
   });
 });

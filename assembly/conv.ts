@@ -385,7 +385,8 @@ export function conv2dForwardDot<T>(
         const ohMin = min(min(oh0, oh1), min(oh2, oh3)), ohMax = max(max(oh0, oh1), max(oh2, oh3));
         const owMin = min(min(ow0, ow1), min(ow2, ow3)), owMax = max(max(ow0, ow1), max(ow2, ow3));
         khFirst = max(0, rowFirst - ohMax * sH); khEnd = min(fH, rowEnd - ohMin * sH);
-        eFirst = max(0, colFirst - owMax * sW) * C; eEnd = min(fW, colEnd - owMin * sW) * C;
+        // an empty column range stays empty: eEnd below 0 would wrap in the tile's unsigned bounds
+        eFirst = max(0, colFirst - owMax * sW) * C; eEnd = max(0, min(fW, colEnd - owMin * sW)) * C;
       }
       if (DOT) {
         let n = 0;

@@ -127,6 +127,13 @@ describe.each<DType>(['float32', 'float64'])('the input gradient skips taps that
       const skipping = k[`${p}conv2d_backward_input`]!(x, pw, pb, z2, m, H, W, C, fH, fW, nH, nW, N, pix, nW * pix, nH * nW * pix, top, top + h, left, left + w);
       expectExact(view(z2, m * nH * nW * N), view(z1, m * nH * nW * N), label);
       if (skipping !== every) throw new Error(`${label}: flag ${skipping}, summing every tap ${every}`);
+      // all border: dZ's columns (or rows) said to lie wholly before x's, x all zeros; every value is the bias, +0
+      xs.fill(0);
+      k[`${p}conv2d_backward_input`]!(x, pw, pb, z2, m, H, W, C, fH, fW, nH, nW, N, pix, nW * pix, nH * nW * pix, top, top + h, -3, -1);
+      k[`${p}conv2d_backward_input`]!(x, pw, pb, z1, m, H, W, C, fH, fW, nH, nW, N, pix, nW * pix, nH * nW * pix, -3, -1, left, left + w);
+      const zeros = new Array<number>(m * nH * nW * N).fill(0);
+      expectExact(view(z2, zeros.length), zeros, `${label}, columns before x`);
+      expectExact(view(z1, zeros.length), zeros, `${label}, rows before x`);
     }
   });
 });

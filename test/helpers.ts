@@ -2,16 +2,24 @@
 // dtype's epsilon and the length of each reduction (never tuned by hand).
 import { expect } from 'vitest';
 import { createBackend, type Backend, type DType, type Tensor } from '../src/index.js';
+import { compile, instantiate } from '../src/wasm/module.js';
 
 /** Which wasm build this test project runs: vitest.config.ts sets it per project. */
 export const BUILD = (process.env['CNN_WASM_SIMD'] ?? 'plain') as 'plain' | 'relaxed';
+/** That build's name in `features.build`. */
+const BUILD_NAME = BUILD === 'relaxed' ? 'relaxed-simd' : 'simd';
+
+/** The kernel exports of the build under test, instantiated over `memory`, for a test that calls them directly. */
+export async function kernelExports(memory: WebAssembly.Memory): Promise<Record<string, (...args: number[]) => number>> {
+  return (await instantiate(await compile(BUILD_NAME, false), memory)) as Record<string, (...args: number[]) => number>;
+}
 
 /** How many threads the wasm backend under test runs: vitest.config.ts sets it per project (1 unless said). */
 export const THREADS = Number(process.env['CNN_WASM_THREADS'] ?? 1);
 
 export async function makeBackends(): Promise<{ wasm: Backend; js: Backend }> {
   const wasm = await createBackend('wasm', { simd: BUILD, threads: THREADS });
-  expect(wasm.features.build).toBe(BUILD === 'relaxed' ? 'relaxed-simd' : 'simd');
+  expect(wasm.features.build).toBe(BUILD_NAME);
   expect(wasm.features.threads).toBe(THREADS);
   return { wasm, js: await createBackend('js') };
 }

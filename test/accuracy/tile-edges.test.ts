@@ -3,8 +3,7 @@
 // Sizes tile-1, tile, tile+1, 2*tile-1, 2*tile and 2*tile+1 exercise every full tile and every tail.
 import { beforeAll, describe, it } from 'vitest';
 import type { Backend, DType } from '../../src/index.js';
-import { compile, instantiate } from '../../src/wasm/module.js';
-import { BUILD, expectExact, makeBackends, rng } from '../helpers.js';
+import { expectExact, kernelExports, makeBackends, rng } from '../helpers.js';
 import { compareConv } from './compare.js';
 
 let wasm: Backend, js: Backend;
@@ -95,7 +94,7 @@ describe.each<DType>(['float32', 'float64'])('filter gradient in pieces of the o
 describe.each<DType>(['float32', 'float64'])('the input gradient skips taps that read only the zero border, %s', (dtype) => {
   it('same bits as summing every tap, borders 0 to 4 wide, tiles across rows and images', async () => {
     const memory = new WebAssembly.Memory({ initial: 64 });
-    const k = await instantiate(await compile(BUILD === 'relaxed' ? 'relaxed-simd' : 'simd', false), memory) as Record<string, (...a: number[]) => number>;
+    const k = await kernelExports(memory);
     const p = dtype === 'float32' ? 'f32_' : 'f64_', sz = dtype === 'float32' ? 4 : 8;
     const rand = rng(dtype === 'float32' ? 5 : 6);
     const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));

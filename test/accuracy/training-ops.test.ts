@@ -2,11 +2,10 @@
 // modes and a fused ReLU, dense layers (at the tiles' edges too), ReLU, softmax, softmax
 // cross-entropy, and the optimizer steps. Sums agree within their derived bounds; ReLU and the
 // float64 optimizer steps (the same arithmetic in the same order) exactly.
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Activation, Backend, DType, Padding, Tensor } from '../../src/index.js';
-import { BUILD, EPS, ETA, absOf, copyTo, expectExact, expectWithin, makeBackends, randn, rng, sumBound } from '../helpers.js';
+import { EPS, ETA, absOf, copyTo, expectExact, expectWithin, kernelExports, makeBackends, randn, rng, sumBound } from '../helpers.js';
 import { compareConv } from './compare.js';
 
 let wasm: Backend, js: Backend;
@@ -139,10 +138,8 @@ const EXP_ULPS = 3;
 
 describe('softmax and softmax cross-entropy', () => {
   it('the float32 exp is within EXP_ULPS units in the last place of Math.exp over (-104, 0]', async () => {
-    const wasmFile = BUILD === 'relaxed' ? 'cnn.relaxed.wasm' : 'cnn.simd.wasm';
     const memory = new WebAssembly.Memory({ initial: 200 });
-    const { instance } = await WebAssembly.instantiate(readFileSync(new URL(`../../build/wasm/${wasmFile}`, import.meta.url)), { env: { memory } });
-    const exp = instance.exports['f32_exp'] as (x: number, y: number, n: number) => void;
+    const exp = (await kernelExports(memory))['f32_exp']!;
     const n = 1 << 20;
     const x = new Float32Array(memory.buffer, 65536, n), y = new Float32Array(memory.buffer, 65536 + 4 * n, n);
     const rand = rng(9);

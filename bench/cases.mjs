@@ -134,8 +134,12 @@ export const OPS = {
       return { shapes: { X: l.shape }, data: () => ({ X: Float32Array.from(seeded(16, n)) }), work: 2 * n * itemBytes(dt) };
     },
   },
-  // one whole step: forward, backward, Adam (tools/lenet.mjs); work counts the convolutions' and the dense layer's FLOP
-  'training step': { unit: 'GFLOP/s', reference: 'js', make: (l) => ({ shapes: {}, data: () => ({}), work: stepFlops(l.batch) }) },
+  // one whole step: forward, backward, Adam (tools/lenet.mjs); work counts the convolutions' and the dense layer's FLOP.
+  // Warmed up for 2 s, not the run's 150 ms: a step calls each op's JavaScript once, so V8 optimizes
+  // it only after hundreds of steps, and its compiler's threads share the two cores meanwhile. Timed
+  // in 250 ms blocks from a fresh process (medians): one thread 2.66 ms in the first block, 2.47 after
+  // 1.8 s, 2.44 after 3 s; two threads 1.63 in the first, 1.47-1.48 from 2 s on.
+  'training step': { unit: 'GFLOP/s', reference: 'js', warmupMs: 2000, make: (l) => ({ shapes: {}, data: () => ({}), work: stepFlops(l.batch) }) },
   'zero pad': {
     unit: 'GB/s', reference: 'js',
     make: (l, dt) => {
@@ -190,7 +194,7 @@ export function selectCases({ full = false, only = null } = {}) {
     .map((c) => {
       const { data: makeData, ...made } = OPS[c.op].make(c.layer, c.dtype);
       let data = null;
-      return Object.defineProperties({ ...c, unit: OPS[c.op].unit, reference: OPS[c.op].reference, ...made }, {
+      return Object.defineProperties({ ...c, unit: OPS[c.op].unit, reference: OPS[c.op].reference, warmupMs: OPS[c.op].warmupMs, ...made }, {
         data: { get: () => (data ??= makeData()) },
         free: { value: () => void (data = null) },
       });

@@ -76,13 +76,16 @@ const REFERENCE_TEXT = {
 // the last full run's medians, when there is one, tell about how long each impl's call takes
 const baseline = existsSync(baselinePath) ? JSON.parse(readFileSync(baselinePath, 'utf8')) : { results: [] };
 const baselineMs = new Map(baseline.results.flatMap((e) => e.results.filter((x) => x.medianMs != null).map((x) => [`${e.op} ${e.layer} ${e.dtype} | ${x.impl}`, x.medianMs])));
+/** The run's timing options for case c: its own, longer warm-up where it has one (not with --quick). */
+const timingFor = (c) => (quick || !c.warmupMs ? timingOptions : { ...timingOptions, warmupMs: Math.max(timingOptions.warmupMs, c.warmupMs) });
+
 function predictCase(c) {
   const known = implsFor(c).map((d) => [d.name, baselineMs.get(`${caseName(c)} | ${d.name}`)]).filter(([, ms]) => ms != null);
   // a case the baseline lacks: five impls at a rate of 20 GFLOP/s or 10 GB/s
   const calls = known.length ? known : Array(5).fill(['', c.work / (c.unit === 'GFLOP/s' ? 20e6 : 10e6)]);
   // each impl: its result call, then measure(); the timed js reference is warmed by its result call
   const js = { ...timingOptions, warm: true, maxRounds: 3 };
-  return calls.reduce((t, [name, ms]) => t + ms + predictMs(ms, name === JS_REFERENCE ? js : timingOptions), 100);
+  return calls.reduce((t, [name, ms]) => t + ms + predictMs(ms, name === JS_REFERENCE ? js : timingFor(c)), 100);
 }
 
 // ---------------------------------------------------------------- one case
@@ -135,7 +138,7 @@ async function runCase(c, backends, peaks) {
     diffs.set(impl.name, self ? null : maxAbsDiff(await impl.result(), refOut));
   }
   if (!impls.includes(ref)) ref.dispose?.();
-  const timing = await measure(impls, timingOptions);
+  const timing = await measure(impls, timingFor(c));
   // an impl made of parts (a training step): each part timed alone, their medians added up
   const partsMs = new Map();
   for (const impl of impls.filter((x) => x.parts)) {

@@ -2,7 +2,7 @@
 import type { AdamStep } from '../ops/kernels.js';
 import type { TensorParts } from '../tensor.js';
 import type { WasmRuntime } from './runtime.js';
-import { ADAM_WEIGHT } from './split.js';
+import { ADAM_MIN_TASK_WORK, ADAM_WEIGHT } from './split.js';
 
 const off = (t: TensorParts) => t.storage.offset;
 
@@ -22,5 +22,5 @@ export function sgdMomentum(rt: WasmRuntime, p: TensorParts, g: TensorParts, v: 
 export function adam(rt: WasmRuntime, p: TensorParts, g: TensorParts, m: TensorParts, v: TensorParts, s: AdamStep): void {
   const k = rt.kernels(p.dtype), sz = bytes(p);
   rt.elementwise('adam', p.size, (add, i, n) =>
-    add(k.adam, off(p) + i * sz, off(g) + i * sz, off(m) + i * sz, off(v) + i * sz, n, s.lr, s.beta1, s.beta2, s.epsilon, s.c1, s.c2), ADAM_WEIGHT);
+    add(k.adam, off(p) + i * sz, off(g) + i * sz, off(m) + i * sz, off(v) + i * sz, n, s.lr, s.beta1, s.beta2, s.epsilon, s.c1, s.c2), ADAM_WEIGHT, ADAM_MIN_TASK_WORK);
 }

@@ -5,7 +5,7 @@ import type { Storage, StorageOwner } from '../tensor.js';
 import type { DType, TypedArray } from '../types.js';
 import { Arena } from './arena.js';
 import { dtypeExports, type DTypeExports, type KernelExports } from './exports.js';
-import { ELEMENT_BLOCK, ELEMENTWISE_WEIGHT, splitElements, taskCount } from './split.js';
+import { ELEMENT_BLOCK, ELEMENTWISE_WEIGHT, MIN_TASK_WORK, splitElements, taskCount, TASKS_PER_THREAD } from './split.js';
 import { MAX_TASKS, type ThreadPool } from './threads.js';
 
 /** A kernel export: numbers in, a flag (or nothing) out. */
@@ -117,10 +117,10 @@ export class WasmRuntime {
   /**
    * An elementwise kernel over n elements: `call(add, first, count)` adds the call
    * for elements [first, first + count); split over the threads when n is large (an element's work
-   * is `weight` multiply-adds, split.ts). Returns the OR of the calls' results.
+   * is `weight` multiply-adds, a task's at least `minTask`: split.ts). Returns the OR of the calls' results.
    */
-  elementwise(op: string, n: number, call: (add: AddTask, first: number, count: number) => void, weight = ELEMENTWISE_WEIGHT): number {
-    const parts = taskCount(this.threads, weight * n, Math.ceil(n / ELEMENT_BLOCK));
+  elementwise(op: string, n: number, call: (add: AddTask, first: number, count: number) => void, weight = ELEMENTWISE_WEIGHT, minTask = MIN_TASK_WORK): number {
+    const parts = taskCount(this.threads, weight * n, Math.ceil(n / ELEMENT_BLOCK), TASKS_PER_THREAD, minTask);
     if (parts <= 1) return this.job(op, 1, (add) => call(add, 0, n));
     return this.job(op, parts, (add) => splitElements(parts, n, ELEMENT_BLOCK, (first, count) => call(add, first, count)));
   }

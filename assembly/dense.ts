@@ -47,9 +47,7 @@ export function gemmSmall<T>(a: usize, b: usize, bias: usize, c: usize, M: i32, 
   }
   // rows left over (fewer than 4): each streams down B, 8 rows of B at a time
   for (let i = M - M % 4; i < M; i++) all = v128.add<T>(all, rowTimesMatrix<T>(a + <usize>i * aRow, b, bias, c + <usize>i * bRow, N, K, relu, bRow));
-  const t = v128.add<T>(all, v128.splat<T>(allScalar - allScalar));
-  const d = v128.sub<T>(t, t);
-  return v128.any_true(v128.ne<T>(d, d)) ? 1 : 0;
+  return notFinite<T>(v128.add<T>(all, v128.splat<T>(allScalar - allScalar)));
 }
 
 // one value, whole: row a of A by column j of B, plus bias[j]; returns it before the activation
@@ -167,9 +165,10 @@ function rowTimesMatrix<T>(a: usize, b: usize, bias: usize, c: usize, N: i32, K:
 }
 
 /**
- * C (K, N) = A (M, K)^T B (M, N) for few rows M: a dense layer's filter gradient X^T dZ. Each row k
- * of C is the sum over the M rows of a[i, k] times row i of B: for 4 vectors of columns at a time,
- * M broadcast products added up in registers, then stored once. Only rows [kFirst, kLast) of C are
+ * C (K, N) = A (M, K)^T B (M, N): a dense layer's filter gradient X^T dZ, for few rows M, or a B
+ * narrower than 4 vectors (narrowTN). Each row k of C is the sum over the M rows of a[i, k] times
+ * row i of B: for 4 vectors of columns at a time, M broadcast products added up in registers, then
+ * stored once. Only rows [kFirst, kLast) of C are
  * computed, each as in a call over all of them (threads share the rows). C is written in order,
  * each value once. Returns 1 if a value it computed may not be finite.
  */
@@ -177,6 +176,7 @@ export function gemmTN<T>(a: usize, b: usize, c: usize, M: i32, K: i32, N: i32, 
   const sz = <usize>sizeof<T>();
   const L = LANES<T>();
   const aRow = <usize>K * sz, bRow = <usize>N * sz;
+  if (N < 4 * L) return notFinite<T>(narrowTN<T>(a, b, c, M, K, N, kFirst, kLast));
   let all = v128.splat<T>(<T>0);
   let allScalar = <T>0;
   for (let k = kFirst; k < kLast; k++) {
@@ -201,9 +201,120 @@ export function gemmTN<T>(a: usize, b: usize, c: usize, M: i32, K: i32, N: i32, 
       allScalar += s;
     }
   }
-  const t = v128.add<T>(all, v128.splat<T>(allScalar - allScalar));
-  const d = v128.sub<T>(t, t);
+  return notFinite<T>(v128.add<T>(all, v128.splat<T>(allScalar - allScalar)));
+}
+
+/** 1 if a lane of v is not finite (v - v is NaN there), else 0. */
+// @ts-ignore: decorator
+@inline function notFinite<T>(v: v128): i32 {
+  const d = v128.sub<T>(v, v);
   return v128.any_true(v128.ne<T>(d, d)) ? 1 : 0;
+}
+
+/**
+ * gemmTN's rows [kFirst, kLast) of C for a B narrower than 4 vectors (a dense layer's filter gradient
+ * into a few classes), along K instead of N: a vector of row i of A (L consecutive k) times b[i, j]
+ * broadcast goes into one accumulator per column j, walking down the M rows of A, then stored lane by
+ * lane down column j. A pass takes 2 vectors of k (then 1) and 4 columns (then 2, then 1): 8
+ * independent sums, so the multiply-adds do not wait on one another. Rows of C past the last whole
+ * vector take lane 0 of the same multiply-adds: every value is the chain over i from zero that a
+ * lane computes, so any range gives it the same bits. Returns the sum of the values it computed.
+ */
+function narrowTN<T>(a: usize, b: usize, c: usize, M: i32, K: i32, N: i32, kFirst: i32, kLast: i32): v128 {
+  const sz = <usize>sizeof<T>();
+  const L = LANES<T>();
+  const aRow = <usize>K * sz, bRow = <usize>N * sz;
+  let all = v128.splat<T>(<T>0);
+  let k = kFirst;
+  for (; k + 2 * L <= kLast; k += 2 * L) all = v128.add<T>(all, narrowColumns<T>(a + <usize>k * sz, b, c + <usize>k * bRow, M, N, aRow, bRow, 2));
+  if (k + L <= kLast) {
+    all = v128.add<T>(all, narrowColumns<T>(a + <usize>k * sz, b, c + <usize>k * bRow, M, N, aRow, bRow, 1));
+    k += L;
+  }
+  for (; k < kLast; k++) {
+    const ak = a + <usize>k * sz, ck = c + <usize>k * bRow;
+    for (let j = 0; j < N; j++) {
+      let s = v128.splat<T>(<T>0);
+      let ai = ak, bi = b + <usize>j * sz;
+      for (let i = 0; i < M; i++) {
+        s = madd<T>(v128.load_splat<T>(ai), v128.load_splat<T>(bi), s);
+        ai += aRow;
+        bi += bRow;
+      }
+      v128.store_lane<T>(ck + <usize>j * sz, s, 0);
+      all = v128.add<T>(all, s);
+    }
+  }
+  return all;
+}
+
+/** narrowTN's `vecs` (1 or 2) vectors of k at ak, every column: 4 at a time, then 2, then 1. */
+// @ts-ignore: decorator
+@inline function narrowColumns<T>(ak: usize, b: usize, ck: usize, M: i32, N: i32, aRow: usize, bRow: usize, vecs: i32): v128 {
+  let all = v128.splat<T>(<T>0);
+  let j = 0;
+  for (; j + 4 <= N; j += 4) all = v128.add<T>(all, narrowPass<T>(ak, b + <usize>j * <usize>sizeof<T>(), ck + <usize>j * <usize>sizeof<T>(), M, aRow, bRow, 4, vecs));
+  if (j + 2 <= N) {
+    all = v128.add<T>(all, narrowPass<T>(ak, b + <usize>j * <usize>sizeof<T>(), ck + <usize>j * <usize>sizeof<T>(), M, aRow, bRow, 2, vecs));
+    j += 2;
+  }
+  if (j < N) all = v128.add<T>(all, narrowPass<T>(ak, b + <usize>j * <usize>sizeof<T>(), ck + <usize>j * <usize>sizeof<T>(), M, aRow, bRow, 1, vecs));
+  return all;
+}
+
+/**
+ * One pass of narrowTN: `cols` columns (1, 2 or 4) from bj, `vecs` vectors of k (1 or 2) from ak,
+ * down the M rows; stores them at cj (lanes down the columns) and returns their sum. Both counts are
+ * constants where it is inlined, so the branches on them fold away.
+ */
+// @ts-ignore: decorator
+@inline function narrowPass<T>(ak: usize, bj: usize, cj: usize, M: i32, aRow: usize, bRow: usize, cols: i32, vecs: i32): v128 {
+  const sz = <usize>sizeof<T>();
+  const zero = v128.splat<T>(<T>0);
+  let s0 = zero, s1 = zero, s2 = zero, s3 = zero, t0 = zero, t1 = zero, t2 = zero, t3 = zero;
+  let ai = ak, bi = bj;
+  for (let i = 0; i < M; i++) {
+    const x = v128.load(ai);
+    const y = vecs > 1 ? v128.load(ai, 16) : zero;
+    const w0 = v128.load_splat<T>(bi);
+    s0 = madd<T>(x, w0, s0);
+    if (vecs > 1) t0 = madd<T>(y, w0, t0);
+    if (cols > 1) {
+      const w1 = v128.load_splat<T>(bi + sz);
+      s1 = madd<T>(x, w1, s1);
+      if (vecs > 1) t1 = madd<T>(y, w1, t1);
+    }
+    if (cols > 2) {
+      const w2 = v128.load_splat<T>(bi + 2 * sz), w3 = v128.load_splat<T>(bi + 3 * sz);
+      s2 = madd<T>(x, w2, s2); s3 = madd<T>(x, w3, s3);
+      if (vecs > 1) { t2 = madd<T>(y, w2, t2); t3 = madd<T>(y, w3, t3); }
+    }
+    ai += aRow;
+    bi += bRow;
+  }
+  const next = <usize>LANES<T>() * bRow;
+  storeColumn<T>(cj, s0, bRow);
+  if (vecs > 1) storeColumn<T>(cj + next, t0, bRow);
+  if (cols > 1) {
+    storeColumn<T>(cj + sz, s1, bRow);
+    if (vecs > 1) storeColumn<T>(cj + sz + next, t1, bRow);
+  }
+  if (cols > 2) {
+    storeColumn<T>(cj + 2 * sz, s2, bRow); storeColumn<T>(cj + 3 * sz, s3, bRow);
+    if (vecs > 1) { storeColumn<T>(cj + 2 * sz + next, t2, bRow); storeColumn<T>(cj + 3 * sz + next, t3, bRow); }
+  }
+  return v128.add<T>(v128.add<T>(v128.add<T>(s0, s1), v128.add<T>(s2, s3)), v128.add<T>(v128.add<T>(t0, t1), v128.add<T>(t2, t3)));
+}
+
+/** Stores the lanes of v down a column: lane l at p + l * rowBytes. */
+// @ts-ignore: decorator
+@inline function storeColumn<T>(p: usize, v: v128, rowBytes: usize): void {
+  v128.store_lane<T>(p, v, 0);
+  v128.store_lane<T>(p + rowBytes, v, 1);
+  if (sizeof<T>() == 4) {
+    v128.store_lane<T>(p + 2 * rowBytes, v, 2);
+    v128.store_lane<T>(p + 3 * rowBytes, v, 3);
+  }
 }
 
 /**

@@ -215,6 +215,10 @@ describe.each(['float32', 'float64'] as DType[])('every op gives the same bits o
       const b = be.tensor([1, 70], values(3, 70), dtype);
       const { Z, cache } = be.denseForward(X, W, b, { activation: 'relu' });
       const g = be.denseBackward(be.tensor(Z.shape, values(4, Z.size), dtype), cache);
+      // few output columns: dot products forward, the filter gradient along X's rows
+      const Wn = be.tensor([600, 10], values(21, 600 * 10), dtype), bn = be.tensor([1, 10], values(22, 10), dtype);
+      const narrow = be.denseForward(X, Wn, bn);
+      const gn = be.denseBackward(be.tensor(narrow.Z.shape, values(23, narrow.Z.size), dtype), narrow.cache);
       const big = be.tensor([1 << 20], values(5, 1 << 20, true), dtype);
       const { Y, cache: rc } = be.relu(big);
       const dX = be.reluBackward(be.tensor(Y.shape, values(6, Y.size), dtype), rc);
@@ -228,7 +232,7 @@ describe.each(['float32', 'float64'] as DType[])('every op gives the same bits o
       be.sgd([q], [grad], { learningRate: 0.1, momentum: 0.9, state: velocity });
       const padded = be.zeroPad(be.tensor([6, 40, 40, 64], values(10, 6 * 40 * 40 * 64), dtype), [3, 2]);
       const zeros = be.tensor([1 << 20], null, dtype);
-      return { Z, dX: g.dX, dW: g.dW, db: g.db, Y, dRelu: dX, loss, dLogits, p, m: state.m[0]!, v: state.v[0]!, q, velocity: velocity.velocities[0]!, padded, zeros };
+      return { Z, dX: g.dX, dW: g.dW, db: g.db, Zn: narrow.Z, dXn: gn.dX, dWn: gn.dW, dbn: gn.db, Y, dRelu: dX, loss, dLogits, p, m: state.m[0]!, v: state.v[0]!, q, velocity: velocity.velocities[0]!, padded, zeros };
     });
   });
 

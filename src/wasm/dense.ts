@@ -6,7 +6,7 @@ import type { TensorParts } from '../tensor.js';
 import { convBackward, convForward } from './conv.js';
 import { nonFinite, redoConvForward, redoFilterGradient, redoInputGradient } from './redo.js';
 import type { WasmRuntime } from './runtime.js';
-import { splitElements, taskCount } from './split.js';
+import { MIN_CONV_TASK_WORK, splitElements, taskCount, TASKS_PER_THREAD } from './split.js';
 
 /** The 1x1 convolution over one row of m pixels that a dense layer is. */
 function pointwise(g: DenseGeometry): ConvGeometry {
@@ -21,6 +21,12 @@ function pointwise(g: DenseGeometry): ConvGeometry {
  * and costs about as much as two of them (measured on (m, 4096) x (4096, 1000) and (m, 1024) x (1024, 512)).
  */
 const FEW_ROWS = 16;
+
+/**
+ * Output channels, in vectors, below which a dense layer's filter gradient runs along X's rows
+ * (gemm_tn's narrow path) rather than as a 1x1 convolution's, whose tiles are 2 vectors of channels wide.
+ */
+const NARROW_BELOW = 4;
 
 const off = (t: TensorParts) => t.storage.offset;
 
@@ -56,8 +62,17 @@ export function denseForward(rt: WasmRuntime, g: DenseGeometry, X: TensorParts, 
 
 export function denseBackward(rt: WasmRuntime, g: DenseGeometry, dZ: TensorParts, X: TensorParts, W: TensorParts, grads: DenseGradients): void {
   const conv = pointwise(g);
-  if (g.m >= FEW_ROWS) return convBackward(rt, conv, dZ, X, W, { dA: grads.dX, dW: grads.dW, db: grads.db });
   const k = rt.kernels(g.dtype);
+  if (g.m >= FEW_ROWS && g.n >= NARROW_BELOW * (k === rt.f32 ? 4 : 2)) return convBackward(rt, conv, dZ, X, W, { dA: grads.dX, dW: grads.dW, db: grads.db });
+  if (g.m >= FEW_ROWS) {
+    // few output channels: dW = X^T dZ along X's rows (gemm_tn), by strips of dW's rows over the threads
+    k.bias_gradient(off(dZ), off(grads.db), g.m, g.n);
+    const parts = taskCount(rt.threads, g.m * g.k * g.n, Math.ceil(g.k / COLUMN_STRIP), TASKS_PER_THREAD, MIN_CONV_TASK_WORK);
+    rt.job('denseBackward', parts, (add) => splitElements(parts, g.k, COLUMN_STRIP, (j, count) =>
+      add(k.gemm_tn, off(X), off(dZ), off(grads.dW), g.m, g.k, g.n, j, j + count)));
+    redoFilterGradient(rt, 'denseBackward', conv, dZ, X, grads.dW, grads.db);
+    return convBackward(rt, conv, dZ, X, W, { dA: grads.dX });
+  }
   // db as the conv's bias gradient; dW = X^T dZ, written row by row; dX = dZ W^T, dot products of
   // rows of dZ and of W, W read in place. Both are bound by W's size, so the threads take strips of
   // its rows: row j of W gives column j of dX, and dW's row j is X's column j times dZ

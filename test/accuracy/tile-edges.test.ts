@@ -55,6 +55,23 @@ describe.each<DType>(['float32', 'float64'])('few output channels, %s', (dtype) 
   });
 });
 
+// Between one and 4 vectors of output channels, where the GEMM's blocks of 2 vectors would run
+// part empty (not a multiple of 2 vectors), window rows of 16 vectors or more take the dot-product
+// kernel too; shorter rows, and channel counts that fill the blocks, stay on the GEMM.
+describe.each<DType>(['float32', 'float64'])('up to 4 vectors of output channels, %s', (dtype) => {
+  const lanes = dtype === 'float32' ? 4 : 2;
+  it.each(around(PIXEL_TILE))('%i output pixels per row, long and short window rows', (nW) => {
+    for (let N = lanes + 1; N < 4 * lanes; N++) {
+      // 3x3 windows of 16 / 3 vectors of channels, rounded up: rows of at least 16 vectors
+      const C = Math.ceil((16 * lanes) / 3);
+      compareConv(wasm, js, { m: 2, H: 3, W: nW, C, N, fH: 3, fW: 3, sH: 1, sW: 1, padH: 1, padW: 1, dtype, seed: nW * 40 + N });
+      // 1x1 windows of 16 vectors, and of one vector (GEMM)
+      compareConv(wasm, js, { m: 1, H: 2, W: nW, C: 16 * lanes, N, fH: 1, fW: 1, sH: 1, sW: 1, padH: 0, padW: 0, dtype, seed: nW * 50 + N });
+      compareConv(wasm, js, { m: 1, H: 2, W: nW, C: lanes, N, fH: 1, fW: 1, sH: 1, sW: 1, padH: 0, padW: 0, dtype, seed: nW * 60 + N });
+    }
+  });
+});
+
 // A layer of fewer input channels than a filter-gradient block (C = 1, 2, 3: grey and RGB inputs)
 // takes its filter gradient from the unpacked input (conv2dBackwardFilterRows): a tile is 4 of a
 // window row's fW x C values, so window rows of 3 to 10 values meet every tail a tile of C can have.

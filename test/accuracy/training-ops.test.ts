@@ -109,6 +109,18 @@ describe('dense', () => {
     }
   });
 
+  // 16 rows or more and fewer output columns than 4 vectors: the filter gradient runs along X's rows
+  // (gemm_tn's narrow path: 2 vectors of k and 4 columns a pass, then 1 vector, 2 and 1 columns, then
+  // single k), and over rows of at least 16 vectors the forward pass takes dot products
+  it.each<DType>(['float32', 'float64'])('many rows, few output columns, %s: k around its vectors, every column tail', (dt) => {
+    const L = dt === 'float32' ? 4 : 2;
+    for (const m of [16, 17, 35]) {
+      for (const k of [1, L - 1, L, L + 1, 2 * L - 1, 2 * L, 2 * L + 1, 3 * L + 1, 16 * L, 16 * L + 1, 40 * L + 3]) {
+        for (let n = 1; n <= 4 * L; n++) compareDense({ m, rest: [k], n, activation: (m + k + n) % 2 ? 'relu' : 'linear', dtype: dt, seed: m * 10000 + k * 100 + n });
+      }
+    }
+  });
+
   it('a wide layer (1, 4096) x (4096, 1000) and a tall one (300, 3) x (3, 2)', () => {
     compareDense({ m: 1, rest: [4096], n: 1000, activation: 'linear', dtype: 'float32', seed: 1 });
     compareDense({ m: 300, rest: [3], n: 2, activation: 'relu', dtype: 'float64', seed: 2 });

@@ -32,16 +32,16 @@ const PACK_INPUT_ABOVE = 8;
 /**
  * The packing and convolution kernels for N output channels over windows of tW taps of C channels.
  * Dot products along the window rows (every lane useful) where the rows are whole vectors and there
- * are few output channels: no more than one vector, or fewer than 4 vectors that the GEMM's blocks
- * of 2 vectors do not fill, over rows of at least 16 vectors. Else the register-blocked GEMM
- * micro-kernel. Measured (float32, one thread, dot against GEMM): 10 channels 0.69x the time
- * (32x14x14x32 3x3, rows of 96; 32x5x5x16 5x5, rows of 80), a dense layer (32, 400) x (400, 10)
- * 0.79x, (400, 12) 0.87x; but 12 channels over rows of 12 (8x28x28x4 3x3) 1.23x, and 8 channels
- * (blocks full) 1.12x.
+ * are few output channels: no more than one vector, or fewer than 4 vectors that would fill no more
+ * than 3/4 of the GEMM's blocks of 2 vectors, over rows of at least 16 vectors. Else the
+ * register-blocked GEMM micro-kernel. Measured (one thread, dot against GEMM): float32 to 10
+ * channels 0.69x the time (32x14x14x32 3x3, rows of 96; 32x5x5x16 5x5, rows of 80), a dense layer
+ * (32, 400) x (400, 10) 0.79x, (400, 12) 0.87-0.93x, float64 (400, 6) 0.78x; but float32 to 15
+ * (blocks 15/16 full) 1.08x, 12 over rows of 12 (8x28x28x4 3x3) 1.23x, and 8 (blocks full) 1.12x.
  */
 function convKernels(k: DTypeExports, lanes: number, tW: number, C: number, N: number) {
-  const rowElems = tW * C;
-  const dot = rowElems % lanes === 0 && (N <= lanes || (N < 4 * lanes && N % (2 * lanes) !== 0 && rowElems >= 16 * lanes));
+  const rowElems = tW * C, blocks = Math.ceil(N / (2 * lanes));
+  const dot = rowElems % lanes === 0 && (N <= lanes || (N < 4 * lanes && 4 * N <= 3 * blocks * 2 * lanes && rowElems >= 16 * lanes));
   return dot ? { pack: k.pack_filter_rows, conv: k.conv2d_forward_dot } : { pack: k.pack_filter, conv: k.conv2d_forward };
 }
 

@@ -251,14 +251,15 @@ function narrowTN<T>(a: usize, b: usize, c: usize, M: i32, K: i32, N: i32, kFirs
 /** narrowTN's `vecs` (1 or 2) vectors of k at ak, every column: 4 at a time, then 2, then 1. */
 // @ts-ignore: decorator
 @inline function narrowColumns<T>(ak: usize, b: usize, ck: usize, M: i32, N: i32, aRow: usize, bRow: usize, vecs: i32): v128 {
+  const sz = <usize>sizeof<T>();
   let all = v128.splat<T>(<T>0);
   let j = 0;
-  for (; j + 4 <= N; j += 4) all = v128.add<T>(all, narrowPass<T>(ak, b + <usize>j * <usize>sizeof<T>(), ck + <usize>j * <usize>sizeof<T>(), M, aRow, bRow, 4, vecs));
+  for (; j + 4 <= N; j += 4) all = v128.add<T>(all, narrowPass<T>(ak, b + <usize>j * sz, ck + <usize>j * sz, M, aRow, bRow, 4, vecs));
   if (j + 2 <= N) {
-    all = v128.add<T>(all, narrowPass<T>(ak, b + <usize>j * <usize>sizeof<T>(), ck + <usize>j * <usize>sizeof<T>(), M, aRow, bRow, 2, vecs));
+    all = v128.add<T>(all, narrowPass<T>(ak, b + <usize>j * sz, ck + <usize>j * sz, M, aRow, bRow, 2, vecs));
     j += 2;
   }
-  if (j < N) all = v128.add<T>(all, narrowPass<T>(ak, b + <usize>j * <usize>sizeof<T>(), ck + <usize>j * <usize>sizeof<T>(), M, aRow, bRow, 1, vecs));
+  if (j < N) all = v128.add<T>(all, narrowPass<T>(ak, b + <usize>j * sz, ck + <usize>j * sz, M, aRow, bRow, 1, vecs));
   return all;
 }
 

@@ -18,7 +18,7 @@ const bytesOf = (t: TensorParts) => (t.dtype === 'float32' ? 4 : 8);
 /** Output channels per packed block of the conv micro-kernel (two v128). */
 const NR = (k: DTypeExports, rt: WasmRuntime) => (k === rt.f32 ? 8 : 4);
 /** Elements per v128. */
-const LANES = (k: DTypeExports, rt: WasmRuntime) => (k === rt.f32 ? 4 : 2);
+export const LANES = (k: DTypeExports, rt: WasmRuntime) => (k === rt.f32 ? 4 : 2);
 /** Input channels per block of the filter gradient's packed input (CB in assembly/conv.ts). */
 const FILTER_CHANNEL_BLOCK = 4;
 
@@ -40,8 +40,9 @@ const PACK_INPUT_ABOVE = 8;
  * (blocks 15/16 full) 1.08x, 12 over rows of 12 (8x28x28x4 3x3) 1.23x, and 8 (blocks full) 1.12x.
  */
 function convKernels(k: DTypeExports, lanes: number, tW: number, C: number, N: number) {
-  const rowElems = tW * C, blocks = Math.ceil(N / (2 * lanes));
-  const dot = rowElems % lanes === 0 && (N <= lanes || (N < 4 * lanes && 4 * N <= 3 * blocks * 2 * lanes && rowElems >= 16 * lanes));
+  // N rounded up to the GEMM's blocks of 2 vectors
+  const rowElems = tW * C, padded = Math.ceil(N / (2 * lanes)) * 2 * lanes;
+  const dot = rowElems % lanes === 0 && (N <= lanes || (N < 4 * lanes && 4 * N <= 3 * padded && rowElems >= 16 * lanes));
   return dot ? { pack: k.pack_filter_rows, conv: k.conv2d_forward_dot } : { pack: k.pack_filter, conv: k.conv2d_forward };
 }
 

@@ -3,7 +3,7 @@
 // redo of non-finite results computes the same sums, in the same order, as src/js/dense.ts.
 import type { ConvGeometry, DenseGeometry, DenseGradients } from '../ops/kernels.js';
 import type { TensorParts } from '../tensor.js';
-import { convBackward, convForward } from './conv.js';
+import { convBackward, convForward, LANES } from './conv.js';
 import { nonFinite, redoConvForward, redoFilterGradient, redoInputGradient } from './redo.js';
 import type { WasmRuntime } from './runtime.js';
 import { MIN_CONV_TASK_WORK, splitElements, taskCount, TASKS_PER_THREAD } from './split.js';
@@ -66,7 +66,7 @@ export function denseForward(rt: WasmRuntime, g: DenseGeometry, X: TensorParts, 
 export function denseBackward(rt: WasmRuntime, g: DenseGeometry, dZ: TensorParts, X: TensorParts, W: TensorParts, grads: DenseGradients): void {
   const conv = pointwise(g);
   const k = rt.kernels(g.dtype);
-  if (g.m >= FEW_ROWS && g.n > NARROW_UP_TO * (k === rt.f32 ? 4 : 2)) return convBackward(rt, conv, dZ, X, W, { dA: grads.dX, dW: grads.dW, db: grads.db });
+  if (g.m >= FEW_ROWS && g.n > NARROW_UP_TO * LANES(k, rt)) return convBackward(rt, conv, dZ, X, W, { dA: grads.dX, dW: grads.dW, db: grads.db });
   if (g.m >= FEW_ROWS) {
     // few output channels: dW = X^T dZ along X's rows (gemm_tn), by strips of dW's rows over the threads
     k.bias_gradient(off(dZ), off(grads.db), g.m, g.n);

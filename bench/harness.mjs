@@ -16,6 +16,9 @@ import { Bench } from 'tinybench';
  */
 export async function measure(impls, { rounds = 5, roundMs = 60, warmupMs = 150, slowMs = 1000 } = {}) {
   const maxRounds = new Map();
+  // a full garbage collection before the warm-ups (where Node runs with --expose-gc): the case starts
+  // from a clean heap, and the JIT re-optimizes what that collection dropped while warming up
+  globalThis.gc?.();
   for (const impl of impls) {
     let callMs = impl.warmCallMs ?? 0;
     if (!impl.warm) {
@@ -48,13 +51,16 @@ export async function measure(impls, { rounds = 5, roundMs = 60, warmupMs = 150,
   }
   for (const order of schedule) {
     const bench = new Bench({ time: roundMs, iterations: 1, warmup: false, retainSamples: true, throws: true });
-    // each impl's round starts after a full garbage collection (where Node runs with --expose-gc), so
-    // that one impl's garbage is not collected by V8's concurrent threads during another's round
-    // (which would take the second core from a 2-thread impl)
-    // (a multi-threaded impl also waits a little after it, for the collector's background sweeping;
-    // so does the impl after one, whose workers poll for their next job for a few ms before sleeping)
+    // each impl's round starts after a collection of the young generation (where Node runs with
+    // --expose-gc), so that one impl's garbage is not collected by V8's threads during another's round
+    // (which would take the second core from a 2-thread impl). Not a full collection: after one, V8
+    // re-optimizes the JavaScript it runs for a second or more (the LeNet step on one thread took
+    // 2,447 us a step before a full gc(), 2,493 in the next 250 ms, 2,447 again 1.25 s later; on two
+    // threads 1,324, then 1,373, then 1,320 after 1.5 s), so every round after one timed code half warm
+    // (a multi-threaded impl also waits a little after it; so does the impl after one, whose workers
+    // poll for their next job for a few ms before sleeping)
     const settle = async (impl, previous) => {
-      globalThis.gc?.();
+      globalThis.gc?.({ type: 'minor' });
       if (impl.threads > 1 || previous?.threads > 1) await new Promise((resolve) => setTimeout(resolve, 20));
       await impl.enter?.();
     };

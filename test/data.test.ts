@@ -109,6 +109,36 @@ describe('wasm memory: growth, reserving, a maximum', () => {
     again.dispose();
   });
 
+  it("a dense layer whose scratch does not fit is a CnnAllocationError naming the dense op, not the convolution it runs as", async () => {
+    // (16, 1024) x (1024, 512) in float32: W is 2 MiB, and both directions pack a 2 MiB copy of it
+    const be = await createBackend('wasm', { memory: { initial: 1 << 20, maximum: 6 << 20 } });
+    const values = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i));
+    const X = be.tensor([16, 1024], values(16 * 1024)), W = be.tensor([1024, 512], values(1024 * 512)), b = be.tensor([1, 512]);
+    const { Z, cache } = be.denseForward(X, W, b);
+    const dZ = be.tensor(Z.shape, values(Z.size));
+    const expectFailure = (f: () => unknown, op: string) => {
+      const before = be.memory();
+      let error: unknown;
+      try {
+        f();
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(CnnAllocationError);
+      expect((error as Error).message).toMatch(new RegExp(`^${op}: cannot allocate`));
+      expect(be.memory().tensors).toBe(before.tensors);
+    };
+    // dX, dW and db fit beside the inputs; the packed filter of the input gradient does not
+    expectFailure(() => be.denseBackward(dZ, cache), 'denseBackward');
+    // a second weight matrix fits; its packed copy does not
+    const W2 = be.tensor([1024, 512], values(1024 * 512));
+    expectFailure(() => be.denseForward(X, W2, b), 'denseForward');
+    W2.dispose();
+    // the backend keeps working: the same layer again
+    const again = be.denseForward(X, W, b);
+    expect(Array.from(again.Z.data)).toEqual(Array.from(Z.data));
+  });
+
   it('memory options are checked', async () => {
     await expect(createBackend('wasm', { memory: { initial: -1 } })).rejects.toThrow(/options\.memory\.initial: expected a whole number of bytes/);
     await expect(createBackend('wasm', { memory: { initial: 2 << 20, maximum: 1 << 20 } })).rejects.toThrow(/options\.memory\.maximum: expected a whole number of bytes from 2097152/);

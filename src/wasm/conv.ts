@@ -201,8 +201,8 @@ function packFilterFor(rt: WasmRuntime, op: string, k: DTypeExports, pack: DType
     add(pack, w, out + b0 * blockBytes, tH, tW, C, Math.min(N - b0 * nr, count * nr), firstTap + b0 * nr * nStride, rowStride, tapStride, cStride, nStride)));
 }
 
-export function convForward(rt: WasmRuntime, g: ConvGeometry, A: TensorParts, W: TensorParts, b: TensorParts, Z: TensorParts): void {
-  const op = 'convForward';
+/** `op`: the public op, for an allocation error (a dense layer runs here as a 1x1 convolution). */
+export function convForward(rt: WasmRuntime, g: ConvGeometry, A: TensorParts, W: TensorParts, b: TensorParts, Z: TensorParts, op = 'convForward'): void {
   const k = rt.kernels(g.dtype);
   const sz = bytesOf(A);
   const [wBytes, bBytes] = packedBytes(NR(k, rt), g.fH, g.fW, g.C, g.N, sz);
@@ -242,9 +242,9 @@ export function convForward(rt: WasmRuntime, g: ConvGeometry, A: TensorParts, W:
   if (flagged) redoConvForward(rt, g, A, W, b, Z, at);
 }
 
-export function convBackward(rt: WasmRuntime, g: ConvGeometry, dZ: TensorParts, A: TensorParts, W: TensorParts, grads: ConvGradients): void {
-  // the public op's name, for an allocation error
-  const op = grads.dA ? (grads.dW ? 'convBackward' : 'convBackwardInput') : 'convBackwardFilter';
+/** `op`: the public op, for an allocation error; by default the convolution op that asks for these gradients. */
+export function convBackward(rt: WasmRuntime, g: ConvGeometry, dZ: TensorParts, A: TensorParts, W: TensorParts, grads: ConvGradients,
+  op = grads.dA ? (grads.dW ? 'convBackward' : 'convBackwardInput') : 'convBackwardFilter'): void {
   if (grads.dW && grads.db) filterGradient(rt, op, g, dZ, A, grads.dW, grads.db);
   if (grads.dA) inputGradient(rt, op, g, dZ, W, grads.dA);
 }

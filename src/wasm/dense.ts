@@ -42,7 +42,7 @@ const COLUMN_STRIP = 16;
 
 export function denseForward(rt: WasmRuntime, g: DenseGeometry, X: TensorParts, W: TensorParts, b: TensorParts, Z: TensorParts): void {
   const conv = pointwise(g);
-  if (g.m >= FEW_ROWS) return convForward(rt, conv, X, W, b, Z);
+  if (g.m >= FEW_ROWS) return convForward(rt, conv, X, W, b, Z, 'denseForward');
   const k = rt.kernels(g.dtype);
   const sz = g.dtype === 'float32' ? 4 : 8;
   const relu = g.activation === 'relu' ? 1 : 0;
@@ -66,7 +66,7 @@ export function denseForward(rt: WasmRuntime, g: DenseGeometry, X: TensorParts, 
 export function denseBackward(rt: WasmRuntime, g: DenseGeometry, dZ: TensorParts, X: TensorParts, W: TensorParts, grads: DenseGradients): void {
   const conv = pointwise(g);
   const k = rt.kernels(g.dtype);
-  if (g.m >= FEW_ROWS && g.n > NARROW_UP_TO * LANES(k, rt)) return convBackward(rt, conv, dZ, X, W, { dA: grads.dX, dW: grads.dW, db: grads.db });
+  if (g.m >= FEW_ROWS && g.n > NARROW_UP_TO * LANES(k, rt)) return convBackward(rt, conv, dZ, X, W, { dA: grads.dX, dW: grads.dW, db: grads.db }, 'denseBackward');
   if (g.m >= FEW_ROWS) {
     // few output channels: dW = X^T dZ along X's rows (gemm_tn), by strips of dW's rows over the threads
     k.bias_gradient(off(dZ), off(grads.db), g.m, g.n);
@@ -74,7 +74,7 @@ export function denseBackward(rt: WasmRuntime, g: DenseGeometry, dZ: TensorParts
     rt.job('denseBackward', parts, (add) => splitElements(parts, g.k, COLUMN_STRIP, (j, count) =>
       add(k.gemm_tn, off(X), off(dZ), off(grads.dW), g.m, g.k, g.n, j, j + count)));
     redoFilterGradient(rt, 'denseBackward', conv, dZ, X, grads.dW, grads.db);
-    return convBackward(rt, conv, dZ, X, W, { dA: grads.dX });
+    return convBackward(rt, conv, dZ, X, W, { dA: grads.dX }, 'denseBackward');
   }
   // db as the conv's bias gradient; dW = X^T dZ, written row by row; dX = dZ W^T, dot products of
   // rows of dZ and of W, W read in place. Both are bound by W's size, so the threads take strips of

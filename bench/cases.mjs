@@ -73,6 +73,8 @@ function poolCase(layer) {
  * (a --full run times the js reference and checks everything against it):
  *   'tfjs-wasm': tfjs-wasm's float32 output (see tfjsWasmReference in impls.mjs);
  *   'js': one untimed call of cnn-wasm's pure-JS backend (cheap for memory-bound ops).
+ * `warmupMs` and `rounds`, where an op has them, raise the run's warm-up and rounds for its cases
+ * (run.mjs timingFor).
  */
 export const OPS = {
   'conv forward': { unit: 'GFLOP/s', reference: 'tfjs-wasm', make: (l, dt) => { const c = convCase(l, dt); return { ...c, work: c.flops }; } },
@@ -139,7 +141,7 @@ export const OPS = {
   // it only after hundreds of steps, and its compiler's threads share the two cores meanwhile. Timed
   // in 250 ms blocks from a fresh process (medians): one thread 2.66 ms in the first block, 2.47 after
   // 1.8 s, 2.44 after 3 s; two threads 1.63 in the first, 1.47-1.48 from 2 s on.
-  'training step': { unit: 'GFLOP/s', reference: 'js', warmupMs: 2000, make: (l) => ({ shapes: {}, data: () => ({}), work: stepFlops(l.batch) }) },
+  'training step': { unit: 'GFLOP/s', reference: 'js', warmupMs: 2000, rounds: 12, make: (l) => ({ shapes: {}, data: () => ({}), work: stepFlops(l.batch) }) },
   'zero pad': {
     unit: 'GB/s', reference: 'js',
     make: (l, dt) => {
@@ -194,7 +196,7 @@ export function selectCases({ full = false, only = null } = {}) {
     .map((c) => {
       const { data: makeData, ...made } = OPS[c.op].make(c.layer, c.dtype);
       let data = null;
-      return Object.defineProperties({ ...c, unit: OPS[c.op].unit, reference: OPS[c.op].reference, warmupMs: OPS[c.op].warmupMs, ...made }, {
+      return Object.defineProperties({ ...c, unit: OPS[c.op].unit, reference: OPS[c.op].reference, warmupMs: OPS[c.op].warmupMs, rounds: OPS[c.op].rounds, ...made }, {
         data: { get: () => (data ??= makeData()) },
         free: { value: () => void (data = null) },
       });

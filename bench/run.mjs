@@ -76,8 +76,16 @@ const REFERENCE_TEXT = {
 // the last full run's medians, when there is one, tell about how long each impl's call takes
 const baseline = existsSync(baselinePath) ? JSON.parse(readFileSync(baselinePath, 'utf8')) : { results: [] };
 const baselineMs = new Map(baseline.results.flatMap((e) => e.results.filter((x) => x.medianMs != null).map((x) => [`${e.op} ${e.layer} ${e.dtype} | ${x.impl}`, x.medianMs])));
-/** The run's timing options for case c: its own, longer warm-up where it has one (not with --quick). */
-const timingFor = (c) => (quick || !c.warmupMs ? timingOptions : { ...timingOptions, warmupMs: Math.max(timingOptions.warmupMs, c.warmupMs) });
+/**
+ * The run's timing options for case c: its own, longer warm-up and more rounds where it has them (not
+ * with --quick). More rounds spread the samples over more seconds, so that a few seconds of the
+ * machine's second core being busy elsewhere move the median less.
+ */
+const timingFor = (c) => (quick ? timingOptions : {
+  ...timingOptions,
+  warmupMs: Math.max(timingOptions.warmupMs, c.warmupMs ?? 0),
+  rounds: Math.max(timingOptions.rounds, c.rounds ?? 0),
+});
 
 function predictCase(c) {
   const known = implsFor(c).map((d) => [d.name, baselineMs.get(`${caseName(c)} | ${d.name}`)]).filter(([, ms]) => ms != null);

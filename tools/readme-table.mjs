@@ -116,7 +116,7 @@ ${para(`\`npm run bench\` measures the float32 layers that carry the story again
 in about two minutes; \`npm run bench -- --full\` measures every case below (all layers, float32 and
 float64, every peer, and cnn-wasm's pure-JS backend as the reference). Each implementation is warmed
 up (for 150 ms; on the training step for 2 s, since V8 optimizes the JavaScript a step calls once per
-op only after hundreds of steps), then timed in alternating rounds (tinybench), each round after a collection of V8's young generation (a full collection comes before the warm-up: after one, V8 re-optimizes for a second or more); times
+op only after hundreds of steps), then timed in alternating rounds (tinybench; 5 in a full run, and 12 on the training step so that a few seconds of a busy second core move its median less), each round after a collection of V8's young generation (a full collection comes before the warm-up: after one, V8 re-optimizes for a second or more); times
 are medians. Every implementation runs on one thread but \`${THREADED}\` (the relaxed build with
 \`threads: 2\`) and \`ort-web 2 threads\` (onnxruntime-web with numThreads 2, in a worker thread of
 its own). This page is generated from ${sourceName} (${runText}); \`npm run bench -- --full --out

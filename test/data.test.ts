@@ -137,6 +137,7 @@ describe('wasm memory: growth, reserving, a maximum', () => {
     // the backend keeps working: the same layer again
     const again = be.denseForward(X, W, b);
     expect(Array.from(again.Z.data)).toEqual(Array.from(Z.data));
+    be.dispose();
   });
 
   it('memory options are checked', async () => {

@@ -1,7 +1,7 @@
 // Convolution kernels, NHWC. Geometry is decided by the caller (src/): these loops only walk memory.
 // Register tile: MR = 4 output pixels x NR = 2 vectors of output channels (8 f32 or 4 f64),
 // in the manner of XNNPACK's wasmsimd "4x8 splat" GEMM micro-kernels.
-import { LANES, madd, storeLanes, sumLanes } from "./lanes";
+import { LANES, madd, notFinite, storeLanes, sumLanes } from "./lanes";
 
 /** Output channels per packed block: two vectors. */
 // @ts-ignore: decorator
@@ -416,8 +416,7 @@ export function conv2dForwardDot<T>(
       }
     }
   }
-  const t = v128.add<T>(all, v128.splat<T>(allScalar - allScalar));
-  return v128.any_true(v128.ne<T>(v128.sub<T>(t, t), v128.sub<T>(t, t))) ? 1 : 0;
+  return notFinite<T>(all, allScalar);
 }
 
 /** Input channels (or window-row values) of a filter-gradient tile. */

@@ -2,7 +2,7 @@
 // with m rows of X, a packed copy of W would be used m / 4 times, less than the cost of making it,
 // and a layer of one row (a GEMV) is bound by reading W once. Larger m runs the conv micro-kernel
 // over packed weights (src/wasm/dense.ts decides).
-import { LANES, madd, sumLanes } from "./lanes";
+import { LANES, madd, notFinite, sumLanes } from "./lanes";
 
 /**
  * Rows of B per block: a block's rows are a few hundred kilobytes at most, and a tile walking down a
@@ -47,7 +47,7 @@ export function gemmSmall<T>(a: usize, b: usize, bias: usize, c: usize, M: i32, 
   }
   // rows left over (fewer than 4): each streams down B, 8 rows of B at a time
   for (let i = M - M % 4; i < M; i++) all = v128.add<T>(all, rowTimesMatrix<T>(a + <usize>i * aRow, b, bias, c + <usize>i * bRow, N, K, relu, bRow));
-  return notFinite<T>(v128.add<T>(all, v128.splat<T>(allScalar - allScalar)));
+  return notFinite<T>(all, allScalar);
 }
 
 // one value, whole: row a of A by column j of B, plus bias[j]; returns it before the activation
@@ -176,7 +176,7 @@ export function gemmTN<T>(a: usize, b: usize, c: usize, M: i32, K: i32, N: i32, 
   const sz = <usize>sizeof<T>();
   const L = LANES<T>();
   const aRow = <usize>K * sz, bRow = <usize>N * sz;
-  if (N < 4 * L) return notFinite<T>(narrowTN<T>(a, b, c, M, K, N, kFirst, kLast));
+  if (N < 4 * L) return notFinite<T>(narrowTN<T>(a, b, c, M, K, N, kFirst, kLast), <T>0);
   let all = v128.splat<T>(<T>0);
   let allScalar = <T>0;
   for (let k = kFirst; k < kLast; k++) {
@@ -201,14 +201,7 @@ export function gemmTN<T>(a: usize, b: usize, c: usize, M: i32, K: i32, N: i32, 
       allScalar += s;
     }
   }
-  return notFinite<T>(v128.add<T>(all, v128.splat<T>(allScalar - allScalar)));
-}
-
-/** 1 if a lane of v is not finite (v - v is NaN there), else 0. */
-// @ts-ignore: decorator
-@inline function notFinite<T>(v: v128): i32 {
-  const d = v128.sub<T>(v, v);
-  return v128.any_true(v128.ne<T>(d, d)) ? 1 : 0;
+  return notFinite<T>(all, allScalar);
 }
 
 /**

@@ -52,3 +52,11 @@
     return max<T>(v128.extract_lane<T>(v, 0), v128.extract_lane<T>(v, 1));
   }
 }
+
+/** 1 when a lane of v, or s, is not finite: its difference with itself is then NaN. */
+// @ts-ignore: decorator
+@inline export function notFinite<T>(v: v128, s: T): i32 {
+  const t = v128.add<T>(v, v128.splat<T>(s - s));
+  const d = v128.sub<T>(t, t);
+  return v128.any_true(v128.ne<T>(d, d)) ? 1 : 0;
+}

@@ -10,7 +10,7 @@
 // f32x4.max costs several instructions), which keeps the first of equal values and drops NaNs.
 // Beside it runs a plain sum of the window, one add: the sum is NaN only if the window holds a NaN
 // (or both infinities), and then that window is done again with the exact, NaN-propagating max.
-import { LANES, maxLanes, sumLanes } from "./lanes";
+import { LANES, maxLanes, notFinite, sumLanes } from "./lanes";
 
 // @ts-ignore: decorator
 @inline function start<T>(MAX: bool): v128 {
@@ -163,14 +163,6 @@ function exactMax<T>(p: usize, xRow: usize, pix: usize, fH: i32, fW: i32): v128 
     }
   }
   return MAX ? 0 : notFinite<T>(all, allScalar);
-}
-
-/** 1 when v (any lane) or s is not finite: its difference with itself is then NaN. */
-// @ts-ignore: decorator
-@inline export function notFinite<T>(v: v128, s: T): i32 {
-  const t = v128.add<T>(v, v128.splat<T>(s - s));
-  const d = v128.sub<T>(t, t);
-  return v128.any_true(v128.ne<T>(d, d)) ? 1 : 0;
 }
 
 /** True when x[0 .. n) holds a NaN (or both infinities): its sum is then unordered. */

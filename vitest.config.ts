@@ -32,7 +32,7 @@ export default defineConfig({
         test: {
           name: 'threads',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/package.test.ts', 'test/demo.test.ts', 'test/browser.test.ts', 'test/bench-smoke.test.ts', 'test/threads.test.ts'],
+          exclude: ['test/package.test.ts', 'test/demo.test.ts', 'test/browser.test.ts', 'test/bench-smoke.test.ts', 'test/threads.test.ts', 'test/packed-filters.test.ts'],
           env: { CNN_WASM_SIMD: 'plain', CNN_WASM_THREADS: '2' },
         },
       },

@@ -130,3 +130,26 @@ export function gatherPixels(
     }
   }
 }
+
+/**
+ * A 32-bit fingerprint of a sample of the bits of `bytes` bytes at p (a multiple of 4): at most 64
+ * vectors of 16 bytes spread evenly over them, and the last words, through a polynomial hash. It
+ * tells only that the bytes have most likely not changed since an earlier call, where every value
+ * changes or none does (a filter a training step updates, or one left alone): two different inputs
+ * may well share one.
+ */
+export function fingerprint(p: usize, bytes: usize): i32 {
+  const K = i32x4.splat(0x01000193);
+  let h = i32x4(-2128831035, 0x2545f491, -1640531527, 0x7f4a7c15);
+  const vectors = bytes >> 4;
+  const step = vectors > 64 ? (vectors >> 6) << 4 : 16;
+  let i: usize = 0;
+  for (; i + 16 <= bytes; i += step) h = i32x4.add(i32x4.mul(h, K), v128.load(p + i));
+  let out = <i32>bytes;
+  out = out * 0x01000193 ^ i32x4.extract_lane(h, 0);
+  out = out * 0x01000193 ^ i32x4.extract_lane(h, 1);
+  out = out * 0x01000193 ^ i32x4.extract_lane(h, 2);
+  out = out * 0x01000193 ^ i32x4.extract_lane(h, 3);
+  for (let j = vectors << 4; j < bytes; j += 4) out = out * 0x01000193 ^ load<i32>(p + j);
+  return out;
+}

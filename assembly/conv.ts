@@ -244,6 +244,43 @@ export function packFilterRows<T>(
   }
 }
 
+/**
+ * 1 if the packed forward filter at `packed` no longer holds the bits of the filter w, else 0: w is
+ * R rows (taps x input channels) of N contiguous output channels, packed by packFilter (`rows` 0:
+ * blocks of NR channels, each of R rows of NR) or by packFilterRows (`rows` 1: N rows of R).
+ * Only rows [r0, r1) are compared. Bits, not values: -0 against 0 differs, as does one NaN against
+ * another with a different payload. The zeros packFilter writes past N are not read.
+ */
+export function packedFilterDiffers<T>(w: usize, packed: usize, R: i32, N: i32, rows: bool, r0: i32, r1: i32): i32 {
+  const sz = <usize>sizeof<T>();
+  if (rows) {
+    for (let n = 0; n < N; n++) {
+      for (let r = r0; r < r1; r++) {
+        const a = w + (<usize>r * <usize>N + <usize>n) * sz, b = packed + (<usize>n * <usize>R + <usize>r) * sz;
+        if (sizeof<T>() == 4 ? load<u32>(a) != load<u32>(b) : load<u64>(a) != load<u64>(b)) return 1;
+      }
+    }
+    return 0;
+  }
+  const nr = NR<T>();
+  const blockBytes = <usize>R * <usize>nr * sz;
+  const full = N / nr;
+  for (let r = r0; r < r1; r++) {
+    const src = w + <usize>r * <usize>N * sz;
+    const dst = packed + <usize>r * <usize>nr * sz;
+    // a full block's row: NR channels, two vectors
+    for (let blk = 0; blk < full; blk++) {
+      const a = src + <usize>(blk * nr) * sz, b = dst + <usize>blk * blockBytes;
+      if (v128.any_true(v128.or(v128.xor(v128.load(a), v128.load(b)), v128.xor(v128.load(a, 16), v128.load(b, 16))))) return 1;
+    }
+    for (let n = full * nr; n < N; n++) {
+      const a = src + <usize>n * sz, b = dst + <usize>full * blockBytes + <usize>(n - full * nr) * sz;
+      if (sizeof<T>() == 4 ? load<u32>(a) != load<u32>(b) : load<u64>(a) != load<u64>(b)) return 1;
+    }
+  }
+  return 0;
+}
+
 // 4 output pixels x 2 output channels (ONE: 1) as dot products along each window row: the window
 // row's fW*C values are contiguous in x and in the packed filter row, so both are read as vectors
 // and every lane does useful work however few the output channels are. Sums are reduced across

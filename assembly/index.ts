@@ -1,14 +1,14 @@
 // The module's exports: each generic kernel instantiated for f32 and f64, named dtype_op.
 // Every export takes byte offsets into the imported memory and plain sizes; none allocates.
-import { zeroPad, packBlocks, gatherPixels } from "./bytes";
-import { packFilter, packFilterRows, packBias, conv2dForward, conv2dForwardDot, conv2dBackwardInput, conv2dBackwardFilter, conv2dBackwardFilterRows, biasGradient, dot } from "./conv";
+import { zeroPad, packBlocks, gatherPixels, fingerprint } from "./bytes";
+import { packFilter, packFilterRows, packedFilterDiffers, packBias, conv2dForward, conv2dForwardDot, conv2dBackwardInput, conv2dBackwardFilter, conv2dBackwardFilterRows, biasGradient, dot } from "./conv";
 import { poolForward, poolBackward, maskFromWindow } from "./pool";
 import { fill, relu, reluBackward, findNonFinite, sumPieces } from "./elementwise";
 import { softmax, softmaxCrossEntropy, expNonPositive } from "./loss";
 import { sgd, sgdMomentum, adam } from "./optimizers";
 import { gemmSmall, gemmNT, gemmTN } from "./dense";
 
-export { zeroPad, packBlocks, gatherPixels };
+export { zeroPad, packBlocks, gatherPixels, fingerprint };
 
 /** Where the caller's allocator may start: the end of this module's static data. */
 export function heapBase(): usize {
@@ -19,6 +19,8 @@ export function f32_pack_filter(w: usize, out: usize, tH: i32, tW: i32, C: i32, 
 export function f64_pack_filter(w: usize, out: usize, tH: i32, tW: i32, C: i32, N: i32, firstTap: isize, rowStride: isize, tapStride: isize, cStride: isize, nStride: isize): void { packFilter<f64>(w, out, tH, tW, C, N, firstTap, rowStride, tapStride, cStride, nStride); }
 export function f32_pack_filter_rows(w: usize, out: usize, tH: i32, tW: i32, C: i32, N: i32, firstTap: isize, rowStride: isize, tapStride: isize, cStride: isize, nStride: isize): void { packFilterRows<f32>(w, out, tH, tW, C, N, firstTap, rowStride, tapStride, cStride, nStride); }
 export function f64_pack_filter_rows(w: usize, out: usize, tH: i32, tW: i32, C: i32, N: i32, firstTap: isize, rowStride: isize, tapStride: isize, cStride: isize, nStride: isize): void { packFilterRows<f64>(w, out, tH, tW, C, N, firstTap, rowStride, tapStride, cStride, nStride); }
+export function f32_packed_filter_differs(w: usize, packed: usize, R: i32, N: i32, rows: bool, r0: i32, r1: i32): i32 { return packedFilterDiffers<f32>(w, packed, R, N, rows, r0, r1); }
+export function f64_packed_filter_differs(w: usize, packed: usize, R: i32, N: i32, rows: bool, r0: i32, r1: i32): i32 { return packedFilterDiffers<f64>(w, packed, R, N, rows, r0, r1); }
 export function f32_pack_bias(b: usize, out: usize, N: i32): void { packBias<f32>(b, out, N); }
 export function f64_pack_bias(b: usize, out: usize, N: i32): void { packBias<f64>(b, out, N); }
 

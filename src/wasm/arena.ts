@@ -80,8 +80,23 @@ export class Arena {
     return this.#grows;
   }
 
+  /**
+   * Called when a request cannot be met: frees what it can of the blocks kept only to save work
+   * (the packed filters, packed.ts) and says whether it freed any; the request is then tried again.
+   */
+  reclaim: (() => boolean) | null = null;
+
   /** Returns the byte offset of a new block of at least `bytes` bytes. */
   alloc(op: string, bytes: number): number {
+    try {
+      return this.#alloc(op, bytes);
+    } catch (e) {
+      if (e instanceof CnnAllocationError && this.reclaim?.()) return this.#alloc(op, bytes);
+      throw e;
+    }
+  }
+
+  #alloc(op: string, bytes: number): number {
     const size = roundUp(Math.max(bytes, 1), ALIGN);
     // in a scope: a free block of this size, else the top, where the memory can have it
     let start = this.#placing ? (this.#take(size, true) ?? this.#fromTop(op, bytes, size, false)) : null;

@@ -8,6 +8,7 @@ import type { ConvGeometry, ConvGradients } from '../ops/kernels.js';
 import type { TensorParts } from '../tensor.js';
 import type { DTypeExports } from './exports.js';
 import { nonFinite, redoConvForward, redoFilterGradient, redoInputGradient } from './redo.js';
+import type { PackedEntry } from './packed.js';
 import type { AddTask, WasmRuntime } from './runtime.js';
 import { MAX_TASKS } from './threads.js';
 import { COPY_WEIGHT, ELEMENT_BLOCK, ELEMENTWISE_WEIGHT, MIN_CONV_TASK_WORK, MIN_TASK_WORK, TASKS_PER_THREAD, part, splitElements, splitPixels, splitRegions, taskCount } from './split.js';
@@ -201,6 +202,36 @@ function packFilterFor(rt: WasmRuntime, op: string, k: DTypeExports, pack: DType
     add(pack, w, out + b0 * blockBytes, tH, tW, C, Math.min(N - b0 * nr, count * nr), firstTap + b0 * nr * nStride, rowStride, tapStride, cStride, nStride)));
 }
 
+/** Bytes of a packed filter from which it is kept on one thread too (packed.ts). */
+const KEEP_FROM = 1 << 20;
+
+/**
+ * The block kept for the packed copy of the forward filter W of g (packed.ts), pinned, or null
+ * where none is kept (W is then packed into scratch). `pack`: pack_filter or pack_filter_rows.
+ * Kept where the convolution is cut over threads, which read the copy the caller packs, or where
+ * the copy is large (KEEP_FROM bytes); smaller ones on one thread cost no more to pack than to
+ * compare (the seed's layers: 2.7 us a call packed, 2.9 kept).
+ */
+function keptForwardFilter(rt: WasmRuntime, k: DTypeExports, pack: DTypeExports['pack_filter'], g: ConvGeometry, W: TensorParts, wBytes: number): PackedEntry | null {
+  const work = g.m * g.nH * g.nW * g.fH * g.fW * g.C * g.N;
+  if (wBytes < KEEP_FROM && (rt.threads <= 1 || work < 2 * MIN_CONV_TASK_WORK)) return null;
+  const layout = [bytesOf(W), pack === k.pack_filter_rows ? 1 : 0, g.fH, g.fW, g.C, g.N];
+  return rt.packed.pin(off(W), layout, wBytes, () => rt.k.fingerprint(off(W), W.size * bytesOf(W)));
+}
+
+/**
+ * Whether the kept block no longer holds W packed (for pack), comparing by ranges of W's rows (taps
+ * x input channels), over the threads where W is large; a block not packed yet differs.
+ */
+function keptDiffers(rt: WasmRuntime, op: string, k: DTypeExports, pack: DTypeExports['pack_filter'], kept: PackedEntry, g: ConvGeometry, W: TensorParts): boolean {
+  if (!kept.packed) return true;
+  const R = g.fH * g.fW * g.C, rows = pack === k.pack_filter_rows ? 1 : 0;
+  const parts = taskCount(rt.threads, COPY_WEIGHT * (kept.bytes / 4), R);
+  if (parts <= 1) return (rt.work.kernelCalls++, k.packed_filter_differs(off(W), kept.offset, R, g.N, rows, 0, R) !== 0);
+  return rt.job(op, parts, (add) => splitElements(parts, R, 1, (r0, count) =>
+    add(k.packed_filter_differs, off(W), kept.offset, R, g.N, rows, r0, r0 + count))) !== 0;
+}
+
 /** `op`: the public op, for an allocation error (a dense layer runs here as a 1x1 convolution). */
 export function convForward(rt: WasmRuntime, g: ConvGeometry, A: TensorParts, W: TensorParts, b: TensorParts, Z: TensorParts, op = 'convForward'): void {
   const k = rt.kernels(g.dtype);
@@ -208,37 +239,47 @@ export function convForward(rt: WasmRuntime, g: ConvGeometry, A: TensorParts, W:
   const [wBytes, bBytes] = packedBytes(NR(k, rt), g.fH, g.fW, g.C, g.N, sz);
   let flagged = 0;
   let at: readonly number[] | undefined;
-  rt.scratch(op, [wBytes, bBytes], (pw, pb) => {
-    const tap = g.C * g.N * sz;
-    const { pack, conv } = convKernels(k, LANES(k, rt), g.fW, g.C, g.N);
-    k.pack_bias(off(b), pb, g.N);
-    withPaddedInput(rt, op, g, A, false, (x, H, Wd, sH, sW) => {
-      const pix = g.N * sz;
-      const nr = NR(k, rt), blocks = Math.ceil(g.N / nr);
-      const byChannels = conv === k.conv2d_forward && cutByChannels(wBytes, g.m * H * Wd * g.C * sz, blocks);
-      packFilterFor(rt, op, k, pack, byChannels, off(W), pw, g.fH, g.fW, g.C, g.N, 0, g.fW * tap, tap, g.N * sz, sz);
-      const work = g.m * g.nH * g.nW * g.fH * g.fW * g.C * g.N;
-      const parts = taskCount(rt.threads, work, byChannels ? blocks : g.m * g.nH * g.nW, TASKS_PER_THREAD, MIN_CONV_TASK_WORK);
-      const steps = { xImage: H * Wd * g.C * sz, xRow: sH * Wd * g.C * sz, xPixel: sW * g.C * sz, zImage: g.nH * g.nW * pix, zRow: g.nW * pix, zPixel: pix };
-      const blockBytes = wBytes / blocks;
-      // one call straight to the kernel when the op is not split (the seed's small layers: no job to gather)
-      const run = (relu: number) => (parts <= 1
-        ? (rt.work.kernelCalls++, conv(x, pw, pb, off(Z), g.m, H, Wd, g.C, g.fH, g.fW, sH, sW, g.nH, g.nW, g.N, pix, g.nW * pix, g.nH * g.nW * pix, relu))
-        : rt.job(op, parts, (add) => (byChannels
-          ? splitElements(parts, blocks, 1, (b0, count) =>
-            add(conv, x, pw + b0 * blockBytes, pb + b0 * nr * sz, off(Z) + b0 * nr * sz, g.m, H, Wd, g.C, g.fH, g.fW, sH, sW, g.nH, g.nW,
-              Math.min(g.N - b0 * nr, count * nr), pix, g.nW * pix, g.nH * g.nW * pix, relu))
-          : splitPixels(parts, g.m, g.nH, g.nW, steps, (dx, dz, m, nH, nW) =>
-            add(conv, x + dx, pw, pb, off(Z) + dz, m, H, Wd, g.C, g.fH, g.fW, sH, sW, nH, nW, g.N, pix, g.nW * pix, g.nH * g.nW * pix, relu)))));
-      flagged = run(g.activation === 'relu' ? 1 : 0);
-      if (flagged && g.activation === 'relu') {
-        // the ReLU may have hidden a -Infinity: find them in the values before it, then apply it
-        run(0);
-        at = nonFinite(rt, Z);
-        k.relu(off(Z), off(Z), Z.size);
-      }
+  const { pack, conv } = convKernels(k, LANES(k, rt), g.fW, g.C, g.N);
+  const kept = keptForwardFilter(rt, k, pack, g, W, wBytes);
+  try {
+    rt.scratch(op, [kept ? 0 : wBytes, bBytes], (scratchW, pb) => {
+      const tap = g.C * g.N * sz;
+      k.pack_bias(off(b), pb, g.N);
+      withPaddedInput(rt, op, g, A, false, (x, H, Wd, sH, sW) => {
+        const pix = g.N * sz;
+        const nr = NR(k, rt), blocks = Math.ceil(g.N / nr);
+        const byChannels = conv === k.conv2d_forward && cutByChannels(wBytes, g.m * H * Wd * g.C * sz, blocks);
+        const pw = kept ? kept.offset : scratchW;
+        if (!kept || keptDiffers(rt, op, k, pack, kept, g, W)) {
+          if (kept) kept.packed = false;
+          packFilterFor(rt, op, k, pack, byChannels, off(W), pw, g.fH, g.fW, g.C, g.N, 0, g.fW * tap, tap, g.N * sz, sz);
+          if (kept) kept.packed = true;
+        }
+        const work = g.m * g.nH * g.nW * g.fH * g.fW * g.C * g.N;
+        const parts = taskCount(rt.threads, work, byChannels ? blocks : g.m * g.nH * g.nW, TASKS_PER_THREAD, MIN_CONV_TASK_WORK);
+        const steps = { xImage: H * Wd * g.C * sz, xRow: sH * Wd * g.C * sz, xPixel: sW * g.C * sz, zImage: g.nH * g.nW * pix, zRow: g.nW * pix, zPixel: pix };
+        const blockBytes = wBytes / blocks;
+        // one call straight to the kernel when the op is not split (the seed's small layers: no job to gather)
+        const run = (relu: number) => (parts <= 1
+          ? (rt.work.kernelCalls++, conv(x, pw, pb, off(Z), g.m, H, Wd, g.C, g.fH, g.fW, sH, sW, g.nH, g.nW, g.N, pix, g.nW * pix, g.nH * g.nW * pix, relu))
+          : rt.job(op, parts, (add) => (byChannels
+            ? splitElements(parts, blocks, 1, (b0, count) =>
+              add(conv, x, pw + b0 * blockBytes, pb + b0 * nr * sz, off(Z) + b0 * nr * sz, g.m, H, Wd, g.C, g.fH, g.fW, sH, sW, g.nH, g.nW,
+                Math.min(g.N - b0 * nr, count * nr), pix, g.nW * pix, g.nH * g.nW * pix, relu))
+            : splitPixels(parts, g.m, g.nH, g.nW, steps, (dx, dz, m, nH, nW) =>
+              add(conv, x + dx, pw, pb, off(Z) + dz, m, H, Wd, g.C, g.fH, g.fW, sH, sW, nH, nW, g.N, pix, g.nW * pix, g.nH * g.nW * pix, relu)))));
+        flagged = run(g.activation === 'relu' ? 1 : 0);
+        if (flagged && g.activation === 'relu') {
+          // the ReLU may have hidden a -Infinity: find them in the values before it, then apply it
+          run(0);
+          at = nonFinite(rt, Z);
+          k.relu(off(Z), off(Z), Z.size);
+        }
+      });
     });
-  });
+  } finally {
+    if (kept) rt.packed.unpin(kept);
+  }
   if (flagged) redoConvForward(rt, g, A, W, b, Z, at);
 }
 

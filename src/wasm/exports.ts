@@ -6,6 +6,8 @@
 export interface DTypeExports {
   pack_filter(w: number, out: number, tH: number, tW: number, C: number, N: number, firstTap: number, rowStride: number, tapStride: number, cStride: number, nStride: number): void;
   pack_filter_rows(w: number, out: number, tH: number, tW: number, C: number, N: number, firstTap: number, rowStride: number, tapStride: number, cStride: number, nStride: number): void;
+  /** 1 if rows [r0, r1) of the packed forward filter no longer hold w's bits (w: R rows of N output channels; rows: 1 for pack_filter_rows' layout, 0 for pack_filter's), else 0. */
+  packed_filter_differs(w: number, packed: number, R: number, N: number, rows: number, r0: number, r1: number): number;
   pack_bias(b: number, out: number, N: number): void;
   conv2d_forward(x: number, pw: number, pb: number, z: number, m: number, H: number, W: number, C: number, fH: number, fW: number, sH: number, sW: number, nH: number, nW: number, N: number, zPixBytes: number, zRowBytes: number, zImageBytes: number, relu: number): number;
   conv2d_forward_dot(x: number, pw: number, pb: number, z: number, m: number, H: number, W: number, C: number, fH: number, fW: number, sH: number, sW: number, nH: number, nW: number, N: number, zPixBytes: number, zRowBytes: number, zImageBytes: number, relu: number): number;
@@ -53,12 +55,14 @@ export interface KernelExports {
   packBlocks(x: number, out: number, m: number, H: number, W: number, pixelBytes: number, blockBytes: number, outH: number, outW: number, top: number, left: number, stride: number): void;
   /** out[n][r][c] = x[n][rows[r]][cols[c]] (whole pixels), zero where rows[r] or cols[c] is -1; rows and cols are i32 arrays. */
   gatherPixels(x: number, out: number, m: number, H: number, W: number, pixelBytes: number, rows: number, outH: number, cols: number, outW: number): void;
+  /** A 32-bit fingerprint of a sample of the bits of `bytes` bytes (a multiple of 4) at p: equal fingerprints say the bytes most likely did not change (where all change or none do), never that they did not. */
+  fingerprint(p: number, bytes: number): number;
 }
 
 /** The typed kernels of one element type, looked up once. */
 export function dtypeExports(exports: WebAssembly.Exports, prefix: 'f32' | 'f64'): DTypeExports {
   const names: (keyof DTypeExports)[] = [
-    'pack_filter', 'pack_filter_rows', 'pack_bias', 'conv2d_forward', 'conv2d_forward_dot', 'conv2d_backward_input', 'conv2d_backward_filter', 'conv2d_backward_filter_rows', 'bias_gradient',
+    'pack_filter', 'pack_filter_rows', 'packed_filter_differs', 'pack_bias', 'conv2d_forward', 'conv2d_forward_dot', 'conv2d_backward_input', 'conv2d_backward_filter', 'conv2d_backward_filter_rows', 'bias_gradient',
     'dot', 'pool_forward', 'pool_backward', 'mask_from_window', 'fill', 'sum_pieces', 'find_nonfinite', 'any_nonfinite', 'relu', 'relu_backward',
     'softmax', 'softmax_cross_entropy', 'exp', 'gemm_small', 'gemm_nt', 'gemm_tn', 'sgd', 'sgd_momentum', 'adam',
   ];

@@ -4,6 +4,7 @@ import type { Store } from '../ops/kernels.js';
 import type { Storage, StorageOwner } from '../tensor.js';
 import type { DType, TypedArray } from '../types.js';
 import { Arena } from './arena.js';
+import { PackedFilters } from './packed.js';
 import { dtypeExports, type DTypeExports, type KernelExports } from './exports.js';
 import { ELEMENT_BLOCK, ELEMENTWISE_WEIGHT, MIN_TASK_WORK, splitElements, taskCount, TASKS_PER_THREAD } from './split.js';
 import { MAX_TASKS, type ThreadPool } from './threads.js';
@@ -33,6 +34,8 @@ export class WasmRuntime {
   readonly f32: DTypeExports;
   readonly f64: DTypeExports;
   readonly store: Store;
+  /** Packed forward filters kept between calls (packed.ts). */
+  readonly packed: PackedFilters;
   /** Scratch bytes taken and kernel calls made since the runtime was made (the tests bound an op's work with it). */
   readonly work = { scratchBytes: 0, kernelCalls: 0 };
 
@@ -50,6 +53,7 @@ export class WasmRuntime {
     this.#pool = pool;
     this.k = exports as unknown as KernelExports;
     this.arena = new Arena(memory, this.k.heapBase(), limit, pool !== null && pool.size > 1);
+    this.packed = new PackedFilters(this.arena);
     this.f32 = dtypeExports(exports, 'f32');
     this.f64 = dtypeExports(exports, 'f64');
     const arena = this.arena;

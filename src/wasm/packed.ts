@@ -10,17 +10,17 @@
 //
 // Whether the bits are the same is checked at every call, against the packed copy itself
 // (packed_filter_differs: no second copy of the filter is kept), since a tensor's `data` view may
-// be written at any time; a filter that changed (a training step's) is packed again into the same
-// block. The copies take at most BUDGET bytes of linear memory in all (the least recently used
+// be written at any time; a kept filter that changed is packed again into its block, and one that
+// changes at every call (a training step's) is never given one (pin()). The copies take at most BUDGET bytes of linear memory in all (the least recently used
 // given up first), and are freed whenever an allocation could not be met otherwise (Arena.reclaim):
 // under a memory maximum they never stand in the way of a tensor or an op's scratch.
 import { CnnAllocationError } from '../errors.js';
 import type { Arena } from './arena.js';
 
 /** Bytes the packed copies may take in all. */
-export const BUDGET = 32 << 20;
+const BUDGET = 32 << 20;
 /** A packed filter larger than this is not kept (a late layer's 3x3, 512 to 512 in float32 is 9.4 MB). */
-export const MAX_ENTRY = 8 << 20;
+const MAX_ENTRY = 8 << 20;
 /** Fingerprints remembered (of filters packed without a block). */
 const SEEN = 256;
 
@@ -47,11 +47,6 @@ export class PackedFilters {
   constructor(arena: Arena) {
     this.#arena = arena;
     arena.reclaim = () => this.#release(0);
-  }
-
-  /** Bytes the packed copies take now. */
-  get bytes(): number {
-    return this.#bytes;
   }
 
   /**

@@ -126,6 +126,8 @@ export async function createBackend(name: BackendName = 'wasm', options: Backend
   const exports = await instantiate(module, memory);
   const pool = shared ? await ThreadPool.start(module, memory, exports, threads) : null;
   const limit = shared ? shared.maximumPages * PAGE : (maximum ?? ADDRESS_LIMIT);
-  const rt = new WasmRuntime(exports, memory, limit, pool, note);
+  // under a maximum the caller set, memory goes to tensors and scratch: no packed filter is kept
+  // (a kept block that gave way could still leave a hole below the tensors made after it)
+  const rt = new WasmRuntime(exports, memory, limit, pool, note, maximum === undefined);
   return new CnnBackend('wasm', build, rt.store, wasmKernels(rt)) as unknown as Backend;
 }

@@ -168,7 +168,9 @@ export interface BackendOptions {
   /**
    * The wasm linear memory, in bytes ('wasm' only): `initial` is reserved up front (default 1 MiB),
    * so no growth happens, and no `data` view goes stale, until tensors need more; `maximum` caps it
-   * (an allocation beyond is a CnnAllocationError). Both are rounded to 64 KiB pages.
+   * (an allocation beyond is a CnnAllocationError), and with it the backend keeps no packed copy
+   * of a forward filter between calls (see the README's How it works). Both are rounded to 64 KiB
+   * pages.
    */
   memory?: { initial?: number; maximum?: number };
   /**

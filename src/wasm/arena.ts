@@ -86,12 +86,12 @@ export class Arena {
    */
   reclaim: (() => boolean) | null = null;
 
-  /** Returns the byte offset of a new block of at least `bytes` bytes. */
-  alloc(op: string, bytes: number): number {
+  /** Returns the byte offset of a new block of at least `bytes` bytes; `reclaim`: whether reclaim() may make room for it. */
+  alloc(op: string, bytes: number, reclaim = true): number {
     try {
       return this.#alloc(op, bytes);
     } catch (e) {
-      if (e instanceof CnnAllocationError && this.reclaim?.()) return this.#alloc(op, bytes);
+      if (reclaim && e instanceof CnnAllocationError && this.reclaim?.()) return this.#alloc(op, bytes);
       throw e;
     }
   }

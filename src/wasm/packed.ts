@@ -10,10 +10,12 @@
 //
 // Whether the bits are the same is checked at every call, against the packed copy itself
 // (packed_filter_differs: no second copy of the filter is kept), since a tensor's `data` view may
-// be written at any time; a kept filter that changed is packed again into its block, and one that
-// changes at every call (a training step's) is never given one (pin()). The copies take at most BUDGET bytes of linear memory in all (the least recently used
-// given up first), and are freed whenever an allocation could not be met otherwise (Arena.reclaim):
-// under a memory maximum they never stand in the way of a tensor or an op's scratch.
+// be written at any time. A kept filter that changed is packed again into its block; one that
+// changes at every call (a training step's) is not given a block in the first place (pin()). The
+// copies take at most BUDGET bytes of linear memory in all (the least recently used given up
+// first), and give way to any allocation that could not be met otherwise (Arena.reclaim). A
+// backend made with a memory maximum keeps none: a block that gave way could still leave a hole
+// below the tensors made after it, and under a cap memory goes to tensors first.
 import { CnnAllocationError } from '../errors.js';
 import type { Arena } from './arena.js';
 
@@ -43,9 +45,12 @@ export class PackedFilters {
   /** The layouts and fingerprints of filters packed without a block, by offset, least recent first. */
   readonly #seen = new Map<number, { layout: readonly number[]; print: number }>();
   #bytes = 0;
+  readonly #enabled: boolean;
 
-  constructor(arena: Arena) {
+  /** `enabled`: false for a backend made with a memory maximum (no block is ever kept). */
+  constructor(arena: Arena, enabled: boolean) {
     this.#arena = arena;
+    this.#enabled = enabled;
     arena.reclaim = () => this.#release(0);
   }
 
@@ -57,9 +62,10 @@ export class PackedFilters {
    * step's memory stays laid out as it was (arena.ts).
    */
   pin(offset: number, layout: readonly number[], bytes: number, fingerprint: () => number): PackedEntry | null {
+    if (!this.#enabled) return null;
     let entry = this.#entries.get(offset);
     if (entry && !sameLayout(entry.layout, layout)) {
-      if (entry.pins > 0) return null;
+      // the same storage as a filter of another shape (calls do not nest: the block is not pinned)
       this.#drop(offset, entry);
       entry = undefined;
     }
@@ -77,9 +83,10 @@ export class PackedFilters {
       this.#release(BUDGET - bytes);
       let at: number;
       try {
-        at = this.#arena.alloc('packFilter', bytes);
+        // not at the cost of the other kept blocks (reclaim would give them all up)
+        at = this.#arena.alloc('packFilter', bytes, false);
       } catch (e) {
-        // the memory cannot have it (its maximum): the filter is packed into scratch, as without a kept copy
+        // the memory cannot have it: the filter is packed into scratch, as without a kept copy
         if (e instanceof CnnAllocationError) return null;
         throw e;
       }

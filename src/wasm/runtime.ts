@@ -46,14 +46,15 @@ export class WasmRuntime {
   /**
    * `limit`: the bytes the memory may grow to (its maximum, or what wasm32 addresses); `pool`: the
    * worker threads over the same (shared) memory, or null; `threadsNote`: why there are none where
-   * more than one thread was asked for.
+   * more than one thread was asked for; `keepPacked`: whether forward filters' packed copies are
+   * kept between calls (packed.ts; not under a memory maximum the caller set).
    */
-  constructor(exports: WebAssembly.Exports, memory: WebAssembly.Memory, limit: number, pool: ThreadPool | null, threadsNote: string | null) {
+  constructor(exports: WebAssembly.Exports, memory: WebAssembly.Memory, limit: number, pool: ThreadPool | null, threadsNote: string | null, keepPacked = true) {
     this.memory = memory;
     this.#pool = pool;
     this.k = exports as unknown as KernelExports;
     this.arena = new Arena(memory, this.k.heapBase(), limit, pool !== null && pool.size > 1);
-    this.packed = new PackedFilters(this.arena);
+    this.packed = new PackedFilters(this.arena, keepPacked);
     this.f32 = dtypeExports(exports, 'f32');
     this.f64 = dtypeExports(exports, 'f64');
     const arena = this.arena;

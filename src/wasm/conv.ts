@@ -207,13 +207,13 @@ const KEEP_FROM = 1 << 20;
 
 /**
  * The block kept for the packed copy of the forward filter W of g (packed.ts), pinned, or null
- * where none is kept (W is then packed into scratch). `pack`: pack_filter or pack_filter_rows.
+ * where none is kept (W is then packed into scratch). `pack`: pack_filter or pack_filter_rows;
+ * `work`: the convolution's multiply-adds.
  * Kept where the convolution is cut over threads, which read the copy the caller packs, or where
  * the copy is large (KEEP_FROM bytes); smaller ones on one thread cost no more to pack than to
  * compare (the seed's layers: 2.7 us a call packed, 2.9 kept).
  */
-function keptForwardFilter(rt: WasmRuntime, k: DTypeExports, pack: DTypeExports['pack_filter'], g: ConvGeometry, W: TensorParts, wBytes: number): PackedEntry | null {
-  const work = g.m * g.nH * g.nW * g.fH * g.fW * g.C * g.N;
+function keptForwardFilter(rt: WasmRuntime, k: DTypeExports, pack: DTypeExports['pack_filter'], g: ConvGeometry, W: TensorParts, wBytes: number, work: number): PackedEntry | null {
   if (wBytes < KEEP_FROM && (rt.threads <= 1 || work < 2 * MIN_CONV_TASK_WORK)) return null;
   const layout = [bytesOf(W), pack === k.pack_filter_rows ? 1 : 0, g.fH, g.fW, g.C, g.N];
   return rt.packed.pin(off(W), layout, wBytes, () => rt.k.fingerprint(off(W), W.size * bytesOf(W)));
@@ -239,8 +239,9 @@ export function convForward(rt: WasmRuntime, g: ConvGeometry, A: TensorParts, W:
   const [wBytes, bBytes] = packedBytes(NR(k, rt), g.fH, g.fW, g.C, g.N, sz);
   let flagged = 0;
   let at: readonly number[] | undefined;
+  const work = g.m * g.nH * g.nW * g.fH * g.fW * g.C * g.N;
   const { pack, conv } = convKernels(k, LANES(k, rt), g.fW, g.C, g.N);
-  const kept = keptForwardFilter(rt, k, pack, g, W, wBytes);
+  const kept = keptForwardFilter(rt, k, pack, g, W, wBytes, work);
   try {
     rt.scratch(op, [kept ? 0 : wBytes, bBytes], (scratchW, pb) => {
       const tap = g.C * g.N * sz;
@@ -255,7 +256,6 @@ export function convForward(rt: WasmRuntime, g: ConvGeometry, A: TensorParts, W:
           packFilterFor(rt, op, k, pack, byChannels, off(W), pw, g.fH, g.fW, g.C, g.N, 0, g.fW * tap, tap, g.N * sz, sz);
           if (kept) kept.packed = true;
         }
-        const work = g.m * g.nH * g.nW * g.fH * g.fW * g.C * g.N;
         const parts = taskCount(rt.threads, work, byChannels ? blocks : g.m * g.nH * g.nW, TASKS_PER_THREAD, MIN_CONV_TASK_WORK);
         const steps = { xImage: H * Wd * g.C * sz, xRow: sH * Wd * g.C * sz, xPixel: sW * g.C * sz, zImage: g.nH * g.nW * pix, zRow: g.nW * pix, zPixel: pix };
         const blockBytes = wBytes / blocks;

@@ -194,9 +194,10 @@ export function selectCases({ full = false, only = null } = {}) {
     .filter((c) => (only ? caseName(c).includes(only) : full || c.tier === 'default'))
     .sort(order)
     .map((c) => {
-      const { data: makeData, ...made } = OPS[c.op].make(c.layer, c.dtype);
+      const { make, ...fields } = OPS[c.op];
+      const { data: makeData, ...made } = make(c.layer, c.dtype);
       let data = null;
-      return Object.defineProperties({ ...c, unit: OPS[c.op].unit, reference: OPS[c.op].reference, warmupMs: OPS[c.op].warmupMs, rounds: OPS[c.op].rounds, ...made }, {
+      return Object.defineProperties({ ...c, ...fields, ...made }, {
         data: { get: () => (data ??= makeData()) },
         free: { value: () => void (data = null) },
       });

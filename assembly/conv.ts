@@ -244,6 +244,12 @@ export function packFilterRows<T>(
   }
 }
 
+/** Whether the elements of T at a and b differ in any bit. */
+// @ts-ignore: decorator
+@inline function bitsDiffer<T>(a: usize, b: usize): bool {
+  return sizeof<T>() == 4 ? load<u32>(a) != load<u32>(b) : load<u64>(a) != load<u64>(b);
+}
+
 /**
  * 1 if the packed forward filter at `packed` no longer holds the bits of the filter w, else 0: w is
  * R rows (taps x input channels) of N contiguous output channels, packed by packFilter (`rows` 0:
@@ -257,7 +263,7 @@ export function packedFilterDiffers<T>(w: usize, packed: usize, R: i32, N: i32, 
     for (let n = 0; n < N; n++) {
       for (let r = r0; r < r1; r++) {
         const a = w + (<usize>r * <usize>N + <usize>n) * sz, b = packed + (<usize>n * <usize>R + <usize>r) * sz;
-        if (sizeof<T>() == 4 ? load<u32>(a) != load<u32>(b) : load<u64>(a) != load<u64>(b)) return 1;
+        if (bitsDiffer<T>(a, b)) return 1;
       }
     }
     return 0;
@@ -275,7 +281,7 @@ export function packedFilterDiffers<T>(w: usize, packed: usize, R: i32, N: i32, 
     }
     for (let n = full * nr; n < N; n++) {
       const a = src + <usize>n * sz, b = dst + <usize>full * blockBytes + <usize>(n - full * nr) * sz;
-      if (sizeof<T>() == 4 ? load<u32>(a) != load<u32>(b) : load<u64>(a) != load<u64>(b)) return 1;
+      if (bitsDiffer<T>(a, b)) return 1;
     }
   }
   return 0;
